@@ -1,0 +1,146 @@
+"""Settings shared by every environment; values come from the environment (12-factor)."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(os.environ.get("LEADLINE_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+SECRET_KEY = os.environ.get("LEADLINE_SECRET_KEY", "")
+DEBUG = env_bool("LEADLINE_DEBUG")
+ALLOWED_HOSTS = env_list("LEADLINE_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+USE_X_FORWARDED_HOST = env_bool("LEADLINE_USE_X_FORWARDED_HOST")
+if env_bool("LEADLINE_BEHIND_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "leadline.core",
+    "leadline.accounts",
+    "leadline.campaigns",
+    "leadline.leads",
+    "leadline.worker",
+]
+
+MIDDLEWARE = [
+    "leadline.core.middleware.ApiGatewayMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+# The API serves both ".../create/X/" and ".../create/X" itself; never redirect.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database_from_url(url: str) -> dict:
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # The embedded default: WAL lets readers run beside the single writer, IMMEDIATE
+        # takes the write lock at BEGIN so two writers queue instead of failing mid-way,
+        # and the busy timeout makes them wait rather than raise "database is locked".
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = False
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
+                "PRAGMA foreign_keys=ON;PRAGMA cache_size=-65536;"
+            ),
+        }
+    return config
+
+
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'leadline.sqlite3'}"
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves from here (after collectstatic) and from the app finders before that.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "media")},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Leads API v4 limits (docs/api.md explains each).
+LEADLINE_MAX_LEADS_PER_REQUEST = 10_000
+LEADLINE_MAX_BODY_BYTES = 10 * 1024 * 1024
+LEADLINE_MAX_CUSTOM_BYTES = 16 * 1024
+LEADLINE_DEFAULT_RATE_LIMIT = 100
+# Failed authentications allowed per client address per minute before 429.
+LEADLINE_AUTH_FAILURES_PER_MINUTE = int(os.environ.get("LEADLINE_AUTH_FAILURES_PER_MINUTE", "30"))
+LEADLINE_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+# Django refuses a body over this before our view sees it; we answer 413 ourselves.
+DATA_UPLOAD_MAX_MEMORY_SIZE = LEADLINE_MAX_BODY_BYTES
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LEADLINE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django logs the request line of every 4xx; paths carry no phone numbers, but
+        # keep it at WARNING so query strings of failed requests are not echoed at INFO.
+        "django.request": {"level": "ERROR"},
+    },
+}
+# How many reverse proxies in front of us append to X-Forwarded-For (0: use REMOTE_ADDR).
+LEADLINE_TRUSTED_PROXY_HOPS = int(os.environ.get("LEADLINE_TRUSTED_PROXY_HOPS", "0"))

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import path
+
+from leadline.core import views
+
+from .api import api
+
+urlpatterns = [
+    path("healthz", views.healthz),
+    path("readyz", views.readyz),
+    path("admin/", admin.site.urls),
+    path("api/v4/", api.urls),
+]
+
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.not_found
+handler500 = views.server_error

@@ -1,0 +1,15 @@
+"""Housekeeping of shared API state."""
+
+from leadline.worker.loops import register
+
+from . import idempotency, ratelimit
+
+
+@register("purge-rate-limit-windows", interval_seconds=60)
+def purge_rate_limit_windows() -> int:
+    return ratelimit.purge_expired()
+
+
+@register("purge-idempotency-records", interval_seconds=300)
+def purge_idempotency_records() -> int:
+    return idempotency.purge_expired()

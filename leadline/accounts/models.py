@@ -1,0 +1,94 @@
+"""Tenants, their people and their API credentials, plus shared per-business API state."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from leadline.core.models import TimestampedModel
+
+
+class Business(TimestampedModel):
+    """A client business: the tenant every campaign, lead, token and user belongs to."""
+
+    name = models.CharField(max_length=200, unique=True)
+    is_active = models.BooleanField(default=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=settings.LEADLINE_DEFAULT_RATE_LIMIT,
+        help_text="API requests per minute shared by all of this business's tokens.",
+    )
+
+    class Meta:
+        verbose_name_plural = "businesses"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who logs in: client staff (dashboard), a rep (console) or an operator."""
+
+    class Role(models.TextChoices):
+        CLIENT = "client", "Client staff"
+        REP = "rep", "Rep"
+        OPERATOR = "operator", "Operator"
+
+    business = models.ForeignKey(
+        Business, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLIENT)
+
+
+class ApiToken(models.Model):
+    """A bearer token for the Leads API; only its SHA-256 is stored, the secret is shown once."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+
+class RateLimitBucket(models.Model):
+    """Hits of one limiter key in one fixed window; shared by every process via the database."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="ratelimit_key_window")
+        ]
+        indexes = [models.Index(fields=["window_start"], name="ratelimit_window_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.window_start}: {self.hits}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an Idempotency-Key, replayed for 24 h to retries of the same body."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    # Null while the first request is still running; a retry then gets 409.
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.TextField(null=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "key"], name="idempotency_business_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"idempotency key {self.key}"

@@ -1,0 +1,89 @@
+"""Fixed-window rate limiting shared by every process: in the database, or Redis if configured.
+
+A window is one minute aligned to the epoch; each limiter key counts its hits per window.
+The database backend is one atomic upsert per hit (INSERT ... ON CONFLICT ... RETURNING works
+on SQLite and PostgreSQL alike); the Redis backend is INCR plus EXPIRE in one round trip.
+"""
+
+import functools
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+
+from .models import RateLimitBucket
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class RateLimitStatus:
+    policy: str
+    limit: int
+    hits: int
+    reset_seconds: int
+
+    @property
+    def allowed(self) -> bool:
+        return self.hits <= self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.hits)
+
+    def headers(self) -> dict[str, str]:
+        # draft-ietf-httpapi-ratelimit-headers (-08 and later): structured-field lists.
+        headers = {
+            "RateLimit-Policy": f'"{self.policy}";q={self.limit};w={WINDOW_SECONDS}',
+            "RateLimit": f'"{self.policy}";r={self.remaining};t={self.reset_seconds}',
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.reset_seconds)
+        return headers
+
+
+def _db_hit(key: str, window_start: int) -> int:
+    table = RateLimitBucket._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, window_start, hits) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (key, window_start) DO UPDATE SET hits = {table}.hits + 1 "
+            "RETURNING hits",
+            [key, window_start],
+        )
+        return cursor.fetchone()[0]
+
+
+@functools.cache
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _redis_hit(key: str, window_start: int) -> int:
+    client = _redis_client(settings.REDIS_URL)
+    redis_key = f"leadline:rl:{key}:{window_start}"
+    pipe = client.pipeline(transaction=True)
+    pipe.incr(redis_key)
+    pipe.expire(redis_key, WINDOW_SECONDS * 2)
+    hits, _ = pipe.execute()
+    return int(hits)
+
+
+def hit(*, key: str, limit: int, policy: str, now: float | None = None) -> RateLimitStatus:
+    """Count one request against `key` and say whether it is within `limit` per minute."""
+    now = time.time() if now is None else now
+    window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    hits = _redis_hit(key, window_start) if settings.REDIS_URL else _db_hit(key, window_start)
+    reset = max(1, window_start + WINDOW_SECONDS - int(now))
+    return RateLimitStatus(policy=policy, limit=limit, hits=hits, reset_seconds=reset)
+
+
+def purge_expired(*, now: float | None = None) -> int:
+    """Delete database buckets of past windows; Redis keys expire by themselves."""
+    now = time.time() if now is None else now
+    current = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    deleted, _ = RateLimitBucket.objects.filter(window_start__lt=current).delete()
+    return deleted

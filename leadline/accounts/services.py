@@ -1,0 +1,80 @@
+"""Writes for businesses, users and API tokens; each service owns its transaction."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from leadline.core.errors import NotFound
+
+from .models import ApiToken, Business, User
+from .tokens import generate_token, hash_token
+
+# Recording every use would turn each API call into a write; a minute's accuracy is enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str
+
+
+def business_get_or_create(*, name: str, rate_limit_per_minute: int | None = None) -> Business:
+    """The business called `name`, created if missing; the rate limit is set when given."""
+    with transaction.atomic():
+        business, _ = Business.objects.get_or_create(name=name)
+        if rate_limit_per_minute is not None and (
+            business.rate_limit_per_minute != rate_limit_per_minute
+        ):
+            business.rate_limit_per_minute = rate_limit_per_minute
+            business.save(update_fields=["rate_limit_per_minute", "updated_at"])
+    return business
+
+
+def api_token_create(*, business: Business, name: str = "") -> IssuedToken:
+    """Issue a token; the returned secret is the only copy that will ever exist."""
+    secret, prefix = generate_token()
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            business=business, name=name, prefix=prefix, token_hash=hash_token(secret)
+        )
+    return IssuedToken(token=token, secret=secret)
+
+
+def api_token_revoke(*, prefix: str, business: Business | None = None) -> ApiToken:
+    """Revoke the token with this prefix (within `business` when given); idempotent."""
+    with transaction.atomic():
+        tokens = ApiToken.objects.select_for_update().filter(prefix=prefix)
+        if business is not None:
+            tokens = tokens.filter(business=business)
+        token = tokens.first()
+        if token is None:
+            raise NotFound("No token has that prefix.")
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_touch(*, token: ApiToken) -> None:
+    """Record that the token was used, at most once per minute per token."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
+def dashboard_user_create(*, business: Business, username: str | None = None) -> tuple[User, str]:
+    """A new client-staff login for `business` with a random password, returned once."""
+    password = secrets.token_urlsafe(12)
+    with transaction.atomic():
+        username = username or f"{business.name.lower().replace(' ', '-')[:100]}-" + (
+            secrets.token_hex(3)
+        )
+        user = User.objects.create_user(
+            username=username, password=password, business=business, role=User.Role.CLIENT
+        )
+    return user, password

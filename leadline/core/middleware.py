@@ -1,0 +1,113 @@
+"""The gateway in front of the Leads API: path spelling, authentication, rate limits, JSON errors.
+
+Doing this in one middleware (rather than per endpoint) means every API response, including an
+unknown path or a wrong method, is authenticated, counted against the business's budget,
+carries the RateLimit headers and is JSON.
+"""
+
+import logging
+from http import HTTPStatus
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from leadline.accounts import ratelimit
+from leadline.accounts.selectors import api_token_authenticate
+from leadline.accounts.services import api_token_touch
+
+from .errors import ApiError, AuthenticationFailed, RateLimited
+from .http import error_response, json_response
+
+logger = logging.getLogger(__name__)
+
+API_ROOT = "/api/"
+API_V4 = "/api/v4/"
+PUBLIC_PATHS = frozenset({"/api/v4/openapi.json", "/api/v4/docs", "/api/v4/docs/"})
+
+
+def client_address(request: HttpRequest) -> str:
+    hops = settings.LEADLINE_TRUSTED_PROXY_HOPS
+    if hops:
+        forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")]
+        if len(forwarded) >= hops and forwarded[-hops]:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def bearer_secret(request: HttpRequest) -> str:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else ""
+
+
+class ApiGatewayMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if not path.startswith(API_ROOT):
+            return self.get_response(request)
+        request.ratelimit_status = None
+        if path.startswith(API_V4 + "leads/") and not path.endswith("/"):
+            # Both spellings of a documented path are served, without a redirect.
+            request.path_info = path + "/"
+        try:
+            if path.startswith(API_V4) and path not in PUBLIC_PATHS:
+                self._authenticate(request)
+            response = self.get_response(request)
+        except ApiError as exc:
+            response = error_response(exc)
+        response = self._as_json(response)
+        if request.ratelimit_status is not None:
+            for name, value in request.ratelimit_status.headers().items():
+                response[name] = value
+        return response
+
+    def _authenticate(self, request: HttpRequest) -> None:
+        token = api_token_authenticate(secret=bearer_secret(request))
+        if token is None:
+            status = ratelimit.hit(
+                key=f"authfail:{client_address(request)}",
+                limit=settings.LEADLINE_AUTH_FAILURES_PER_MINUTE,
+                policy="auth-failures",
+            )
+            request.ratelimit_status = status
+            if not status.allowed:
+                raise RateLimited(
+                    f"Too many failed authentications from this address; "
+                    f"retry in {status.reset_seconds} seconds.",
+                    extra={"limit": status.limit, "retry_after": status.reset_seconds},
+                )
+            raise AuthenticationFailed()
+        business = token.business
+        status = ratelimit.hit(
+            key=f"business:{business.pk}",
+            limit=business.rate_limit_per_minute,
+            policy="business",
+        )
+        request.ratelimit_status = status
+        if not status.allowed:
+            raise RateLimited(
+                f"Rate limit of {status.limit} requests per minute exceeded; "
+                f"retry in {status.reset_seconds} seconds.",
+                extra={"limit": status.limit, "retry_after": status.reset_seconds},
+            )
+        api_token_touch(token=token)
+        request.api_token = token
+        request.business = business
+
+    @staticmethod
+    def _as_json(response: HttpResponse) -> HttpResponse:
+        if response.status_code < 400 or response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            return response
+        status = response.status_code
+        detail = {
+            404: "Not found.",
+            405: "Method not allowed.",
+        }.get(status) or HTTPStatus(status).phrase + "."
+        converted = json_response({"detail": detail}, status=status)
+        if response.has_header("Allow"):
+            converted["Allow"] = response["Allow"]
+        return converted

@@ -1,0 +1,295 @@
+"""Leads API v4 endpoints: parse, call one service or selector, render."""
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+
+from leadline.accounts.idempotency import idempotent
+from leadline.campaigns.selectors import campaign_get_for_business
+from leadline.core.errors import BadRequest, NotFound, PayloadTooLarge
+from leadline.core.http import json_response, read_json_body
+
+from . import services
+from .selectors import PageOutOfRange, ResultsQuery, lead_result, lead_results_page
+from .validation import FieldProblem, as_list, clean_lead_id, clean_new_leads, problem
+
+router = Router(tags=["Leads"])
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+# Epoch values this large can only be milliseconds (10^11 s is the year 5138).
+MILLISECONDS_FROM = 10**11
+
+
+def _json_body(description: str, example: Any) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {}, "example": example}},
+        }
+    }
+
+
+def _campaign(request: HttpRequest, campaign_id: str):
+    return campaign_get_for_business(business=request.auth, public_id=campaign_id)
+
+
+def _object_body(request: HttpRequest) -> dict[str, Any]:
+    payload = read_json_body(request)
+    if not isinstance(payload, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return payload
+
+
+def _single_lead_id(payload: dict[str, Any]) -> str:
+    try:
+        return clean_lead_id(payload.get("lead_id"))
+    except FieldProblem as p:
+        raise BadRequest(p.message, extra={"errors": [problem(None, None, p)]}) from None
+
+
+def _problems_400(problems: list[dict[str, Any]], detail: str | None = None) -> BadRequest:
+    return services.LeadProblems(problems, detail)
+
+
+@router.post(
+    "/create/{campaign_id}/",
+    summary="Create leads",
+    response={201: dict, 400: dict, 403: dict, 404: dict, 413: dict, 415: dict, 422: dict},
+    openapi_extra=_json_body(
+        "A list of leads, or one lead object. Every key besides lead_id, phone_number and "
+        "contact_name is a custom field.",
+        [{"lead_id": "uniqueleadid1", "phone_number": "9876543210", "contact_name": "John Doe"}],
+    ),
+)
+def create_leads(request: HttpRequest, campaign_id: str):
+    campaign = _campaign(request, campaign_id)
+
+    def handle() -> HttpResponse:
+        try:
+            items = as_list(read_json_body(request), what="lead")
+        except FieldProblem as p:
+            raise BadRequest(p.message) from None
+        if not items:
+            raise BadRequest("No leads in the request.")
+        limit = settings.LEADLINE_MAX_LEADS_PER_REQUEST
+        if len(items) > limit:
+            raise PayloadTooLarge(f"At most {limit} leads per request; split the batch.")
+        leads, problems = clean_new_leads(items)
+        if problems:
+            raise _problems_400(problems)
+        created = services.lead_create_batch(campaign=campaign, leads=leads)
+        return json_response(
+            {
+                "detail": f"{len(created)} lead(s) created.",
+                "created": len(created),
+                "lead_ids": created,
+            },
+            status=201,
+        )
+
+    return idempotent(request, request.auth, handle)
+
+
+def _positive_int(params, name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        raise BadRequest(f"{name} must be a positive integer.")
+    value = int(raw)
+    if value < 1:
+        raise BadRequest(f"{name} must be a positive integer.")
+    return value
+
+
+def _epoch(params, name: str) -> datetime | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an epoch timestamp in seconds.") from None
+    if not math.isfinite(value) or value < 0:
+        raise BadRequest(f"{name} must be an epoch timestamp in seconds.")
+    if value >= MILLISECONDS_FROM:
+        value /= 1000
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise BadRequest(f"{name} is out of range.") from None
+
+
+def _page_url(request: HttpRequest, page: int) -> str:
+    params = request.GET.copy()
+    params["page"] = str(page)
+    path = request.path if request.path.endswith("/") else request.path + "/"
+    return request.build_absolute_uri(path + "?" + urlencode(params, doseq=True))
+
+
+@router.get(
+    "/responses/{campaign_id}/",
+    summary="Get leads and their results",
+    response={200: dict, 400: dict, 403: dict, 404: dict},
+)
+def get_leads(
+    request: HttpRequest,
+    campaign_id: str,
+    lead_id: str | None = None,
+    processed_after: str | None = None,
+    processed_before: str | None = None,
+    page: str | None = None,
+    page_size: str | None = None,
+):
+    """Paginated results, oldest lead first (with a processed window: by processing time).
+
+    `page_size` defaults to 100 and is clamped to 1000. `processed_after`/`processed_before`
+    are epoch seconds (decimals allowed; values of 10^11 or more are milliseconds) and select
+    processed leads with processed_after <= processed_at < processed_before.
+    """
+    campaign = _campaign(request, campaign_id)
+    params = request.GET
+    query = ResultsQuery(
+        lead_id=params.get("lead_id") or None,
+        processed_after=_epoch(params, "processed_after"),
+        processed_before=_epoch(params, "processed_before"),
+        page=_positive_int(params, "page", 1),
+        page_size=min(_positive_int(params, "page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE),
+    )
+    try:
+        result = lead_results_page(campaign=campaign, query=query)
+    except PageOutOfRange:
+        raise NotFound("Invalid page.") from None
+    return json_response(
+        {
+            "count": result.count,
+            "next": _page_url(request, query.page + 1) if result.has_next else None,
+            "previous": _page_url(request, query.page - 1) if result.has_previous else None,
+            "results": result.items,
+        }
+    )
+
+
+@router.post(
+    "/disable/{campaign_id}/",
+    summary="Disable leads",
+    response={201: dict, 400: dict, 403: dict, 404: dict, 415: dict},
+    openapi_extra=_json_body(
+        "A list of {lead_id} objects, or one.", [{"lead_id": "uniqueleadid1"}]
+    ),
+)
+def disable_leads(request: HttpRequest, campaign_id: str):
+    campaign = _campaign(request, campaign_id)
+
+    def handle() -> HttpResponse:
+        try:
+            items = as_list(read_json_body(request), what="{lead_id}")
+        except FieldProblem as p:
+            raise BadRequest(p.message) from None
+        if not items:
+            raise BadRequest("No leads in the request.")
+        if len(items) > settings.LEADLINE_MAX_LEADS_PER_REQUEST:
+            raise PayloadTooLarge("Too many leads in one request.")
+        lead_ids, problems = [], []
+        for index, item in enumerate(items):
+            raw = item.get("lead_id") if isinstance(item, dict) else None
+            try:
+                if not isinstance(item, dict):
+                    raise FieldProblem(None, "invalid", "Each item must be a JSON object.")
+                lead_ids.append(clean_lead_id(raw))
+            except FieldProblem as p:
+                problems.append(problem(index, raw, p))
+        if problems:
+            raise _problems_400(problems)
+        disabled = services.lead_disable_batch(campaign=campaign, lead_ids=lead_ids)
+        return json_response(
+            {
+                "detail": f"{len(disabled)} lead(s) disabled.",
+                "disabled": len(disabled),
+                "lead_ids": disabled,
+            },
+            status=201,
+        )
+
+    return idempotent(request, request.auth, handle)
+
+
+@router.post(
+    "/delete/{campaign_id}/",
+    summary="Erase a lead's personal data",
+    response={202: dict, 400: dict, 403: dict, 404: dict, 415: dict},
+    openapi_extra=_json_body("The lead to erase.", {"lead_id": "uniqueleadid1"}),
+)
+def delete_lead(request: HttpRequest, campaign_id: str):
+    campaign = _campaign(request, campaign_id)
+
+    def handle() -> HttpResponse:
+        lead_id = _single_lead_id(_object_body(request))
+        services.lead_erase(campaign=campaign, lead_id=lead_id)
+        return json_response({"detail": "Lead erased.", "lead_id": lead_id}, status=202)
+
+    return idempotent(request, request.auth, handle)
+
+
+@router.patch(
+    "/update/{campaign_id}/",
+    summary="Update a lead",
+    response={200: dict, 400: dict, 403: dict, 404: dict, 415: dict},
+    openapi_extra=_json_body(
+        "lead_id plus the fields to change; a custom field sent as null is removed.",
+        {"lead_id": "uniqueleadid1", "phone_number": "9876543210", "city": "Pune"},
+    ),
+)
+def update_lead(request: HttpRequest, campaign_id: str):
+    campaign = _campaign(request, campaign_id)
+
+    def handle() -> HttpResponse:
+        payload = _object_body(request)
+        lead_id = _single_lead_id(payload)
+        try:
+            changes = services.clean_lead_changes(payload)
+        except FieldProblem as p:
+            raise _problems_400([problem(None, lead_id, p)]) from None
+        lead = services.lead_update(campaign=campaign, lead_id=lead_id, changes=changes)
+        return json_response(lead_result(lead=lead, campaign=campaign))
+
+    return idempotent(request, request.auth, handle)
+
+
+@router.post(
+    "/convert/{campaign_id}/",
+    summary="Mark a lead converted",
+    response={200: dict, 400: dict, 403: dict, 404: dict, 415: dict},
+    openapi_extra=_json_body(
+        "The lead and a 1 to 32 character conversion code.",
+        {"lead_id": "uniqueleadid1", "detail": "PAID_PLAN"},
+    ),
+)
+def convert_lead(request: HttpRequest, campaign_id: str):
+    campaign = _campaign(request, campaign_id)
+
+    def handle() -> HttpResponse:
+        payload = _object_body(request)
+        lead_id = _single_lead_id(payload)
+        detail = payload.get("detail")
+        if not isinstance(detail, str) or not 1 <= len(detail) <= 32 or "\x00" in detail:
+            p = FieldProblem("detail", "invalid", "detail must be a string of 1 to 32 characters.")
+            raise _problems_400([problem(None, lead_id, p)])
+        lead = services.lead_convert(campaign=campaign, lead_id=lead_id, detail=detail)
+        return json_response(
+            {
+                "detail": "Lead marked converted.",
+                "lead_id": lead_id,
+                "converted_at": lead.converted_at.isoformat(timespec="seconds"),
+                "conversion_detail": lead.conversion_detail,
+            }
+        )
+
+    return idempotent(request, request.auth, handle)

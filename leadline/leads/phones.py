@@ -1,0 +1,89 @@
+"""Indian phone numbers: accept the common spellings, store E.164 (`+91XXXXXXXXXX`).
+
+`phonenumbers` is the authority. Parsing with it costs ~20 µs a number, which dominates bulk
+ingest, so the common shapes (ten digits, optionally behind `+91`, `91`, `0` or `0091`, with
+spaces, hyphens, dots or brackets) take a fast path that still asks phonenumbers, but only once
+per five-digit prefix: for ten-digit national numbers starting with 6 to 9 every pattern in
+phonenumbers' Indian metadata (mobile and fixed line) is decided by the first five digits and
+leaves the rest free (`...\\d{5}`), so the answer for one number holds for its whole prefix.
+`tests/test_phones.py` checks that claim against phonenumbers over every such prefix.
+"""
+
+import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+
+INDIA_COUNTRY_CODE = 91
+_SEPARATORS = str.maketrans("", "", " -.()\t")
+# Letters would let phonenumbers read vanity numbers ("1800-FLOWERS") or extensions; a lead's
+# number is digits and punctuation only.
+_ALLOWED_SLOW = re.compile(r"^[\s\d+\-.()/\u00a0]+$")
+_MAX_INPUT = 32
+_prefix_valid: dict[str, bool] = {}
+
+
+def _valid_national(national: str) -> bool:
+    return phonenumbers.is_valid_number(
+        PhoneNumber(country_code=INDIA_COUNTRY_CODE, national_number=int(national))
+    )
+
+
+def _fast_national(text: str) -> str | None:
+    """The ten national digits when `text` has one of the common shapes, else None."""
+    digits = text.translate(_SEPARATORS)
+    if digits.startswith("+91"):
+        digits = digits[3:]
+    elif len(digits) == 12 and digits.startswith("91"):
+        digits = digits[2:]
+    elif len(digits) == 11 and digits.startswith("0"):
+        digits = digits[1:]
+    elif len(digits) == 14 and digits.startswith("0091"):
+        digits = digits[4:]
+    if len(digits) == 10 and digits.isascii() and digits.isdigit() and digits[0] in "6789":
+        return digits
+    return None
+
+
+def normalize_indian_phone(value: object) -> str | None:
+    """`value` as `+91XXXXXXXXXX` if it is a valid Indian number, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or len(value) > _MAX_INPUT:
+        return None
+    text = value.strip()
+    national = _fast_national(text)
+    if national is not None:
+        prefix = national[:5]
+        valid = _prefix_valid.get(prefix)
+        if valid is None:
+            valid = _prefix_valid[prefix] = _valid_national(national)
+        return "+91" + national if valid else None
+    return normalize_indian_phone_slow(text)
+
+
+def normalize_indian_phone_slow(text: str) -> str | None:
+    """phonenumbers' own answer: parse with India as the default region."""
+    if not text or not _ALLOWED_SLOW.match(text):
+        return None
+    try:
+        number = phonenumbers.parse(text, "IN")
+    except NumberParseException:
+        return None
+    if (
+        number.country_code != INDIA_COUNTRY_CODE
+        or number.extension
+        or not phonenumbers.is_valid_number(number)
+    ):
+        return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def mask_phone(e164: str | None) -> str:
+    """A rep-safe form such as `+91 98XXX XXX10`: enough to recognise, never to dial."""
+    if not e164 or len(e164) < 7:
+        return "hidden"
+    national = e164[3:] if e164.startswith("+91") else e164
+    return f"+91 {national[:2]}XXX XXX{national[-2:]}"

@@ -1,0 +1,273 @@
+"""Writes on leads; each service owns its transaction.
+
+Lead inserts of one campaign are serialised on the campaign row (the `lead_count` update takes
+its lock first). That makes the duplicate check race-free and guarantees that ids are committed
+in increasing order per campaign, which is what keeps the GET walk (ordered by id) stable: a
+lead created during a walk always lands after every page already read.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from leadline.accounts.models import IdempotencyRecord
+from leadline.campaigns.models import Campaign
+from leadline.core.errors import BadRequest, NotFound
+
+from .models import Lead
+from .validation import (
+    CORE_INPUT_KEYS,
+    CleanLead,
+    FieldProblem,
+    check_custom_fields,
+    clean_contact_name,
+    clean_phone,
+    problem,
+)
+
+_INSERT_COLUMNS = (
+    "campaign_id",
+    "lead_id",
+    "phone_number",
+    "contact_name",
+    "custom_fields",
+    "status",
+    "created_at",
+    "updated_at",
+    "lead_responses",
+)
+
+
+class LeadProblems(BadRequest):
+    """400 listing every problem of a request; nothing was changed."""
+
+    def __init__(self, problems: list[dict[str, Any]], detail: str | None = None):
+        super().__init__(
+            detail or f"{len(problems)} problem(s) found; no lead was changed.",
+            extra={"errors": problems},
+        )
+
+
+def _existing_lead_ids(campaign: Campaign, lead_ids: list[str]) -> set[str]:
+    if not lead_ids:
+        return set()
+    table = Lead._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT lead_id FROM {table} WHERE campaign_id = %s AND lead_id = ANY(%s)",  # noqa: S608
+                [campaign.pk, lead_ids],
+            )
+            return {row[0] for row in cursor.fetchall()}
+        found: set[str] = set()
+        # SQLite caps bound parameters per statement; 5,000 stays well inside it.
+        for start in range(0, len(lead_ids), 5000):
+            chunk = lead_ids[start : start + 5000]
+            marks = ",".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT lead_id FROM {table} WHERE campaign_id = %s AND lead_id IN ({marks})",  # noqa: S608
+                [campaign.pk, *chunk],
+            )
+            found.update(row[0] for row in cursor.fetchall())
+        return found
+
+
+def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
+    now = timezone.now()
+    table = Lead._meta.db_table
+    columns = ", ".join(_INSERT_COLUMNS)
+    status = Lead.Status.QUEUED.value
+    if connection.vendor == "postgresql":
+        # COPY is ~3x a multi-row INSERT here; it runs on Django's connection, so inside
+        # the service's transaction.
+        connection.ensure_connection()
+        with (
+            connection.connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for lead in leads:
+                copy.write_row(
+                    (
+                        campaign.pk,
+                        lead.lead_id,
+                        lead.phone_number,
+                        lead.contact_name,
+                        orjson.dumps(lead.custom_fields).decode(),
+                        status,
+                        now,
+                        now,
+                        "{}",
+                    )
+                )
+        return
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        (
+            campaign.pk,
+            lead.lead_id,
+            lead.phone_number,
+            lead.contact_name,
+            orjson.dumps(lead.custom_fields).decode(),
+            status,
+            stamp,
+            stamp,
+            "{}",
+        )
+        for lead in leads
+    ]
+    marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str]:
+    """Create all `leads` in `campaign`, or none: 400 if any lead_id already exists there."""
+    lead_ids = [lead.lead_id for lead in leads]
+    with transaction.atomic():
+        # Takes the campaign row lock first: see the module docstring.
+        Campaign.objects.filter(pk=campaign.pk).update(lead_count=F("lead_count") + len(leads))
+        existing = _existing_lead_ids(campaign, lead_ids)
+        if existing:
+            problems = [
+                problem(
+                    index,
+                    lead.lead_id,
+                    FieldProblem(
+                        "lead_id", "duplicate", "A lead with this lead_id already exists."
+                    ),
+                )
+                for index, lead in enumerate(leads)
+                if lead.lead_id in existing
+            ]
+            raise LeadProblems(problems)
+        _insert_rows(campaign, leads)
+    return lead_ids
+
+
+def _live_leads(campaign: Campaign):
+    return Lead.objects.filter(campaign=campaign, erased_at__isnull=True)
+
+
+def _get_live_lead_for_update(campaign: Campaign, lead_id: str) -> Lead:
+    lead = _live_leads(campaign).select_for_update().filter(lead_id=lead_id).first()
+    if lead is None:
+        raise NotFound("No lead with this lead_id in this campaign.")
+    return lead
+
+
+def lead_disable_batch(*, campaign: Campaign, lead_ids: list[str]) -> list[str]:
+    """Stop all reach-outs to these leads; unknown ids make it a 400 that changes nothing."""
+    wanted = list(dict.fromkeys(lead_ids))
+    now = timezone.now()
+    with transaction.atomic():
+        found = set(
+            _live_leads(campaign)
+            .select_for_update()
+            .filter(lead_id__in=wanted)
+            .values_list("lead_id", flat=True)
+        )
+        unknown = [lead_id for lead_id in wanted if lead_id not in found]
+        if unknown:
+            raise LeadProblems(
+                [
+                    problem(
+                        None,
+                        lead_id,
+                        FieldProblem("lead_id", "not_found", "No lead with this lead_id."),
+                    )
+                    for lead_id in unknown
+                ],
+                detail=f"{len(unknown)} lead_id(s) not found; no lead was disabled.",
+            )
+        live = _live_leads(campaign).filter(lead_id__in=wanted)
+        live.filter(disabled_at__isnull=True).update(disabled_at=now, updated_at=now)
+        # A processed lead keeps its result; only leads still waiting change state.
+        live.filter(status__in=[Lead.Status.QUEUED, Lead.Status.IN_PROGRESS]).update(
+            status=Lead.Status.DISABLED
+        )
+    return wanted
+
+
+@dataclass(frozen=True)
+class LeadChanges:
+    phone_number: str | None
+    contact_name: str | None
+    set_custom: dict[str, Any]
+    remove_custom: list[str]
+
+
+def clean_lead_changes(payload: dict[str, Any]) -> LeadChanges:
+    """Validate a PATCH body (without its lead_id); FieldProblem on the first bad field."""
+    phone = name = None
+    if "phone_number" in payload:
+        phone = clean_phone(payload["phone_number"])
+    if "contact_name" in payload:
+        name = clean_contact_name(payload["contact_name"])
+    custom = {k: v for k, v in payload.items() if k not in CORE_INPUT_KEYS}
+    set_custom = {k: v for k, v in custom.items() if v is not None}
+    remove = [k for k, v in custom.items() if v is None]
+    return LeadChanges(phone, name, set_custom, remove)
+
+
+def lead_update(*, campaign: Campaign, lead_id: str, changes: LeadChanges) -> Lead:
+    """Apply a PATCH: new phone/name, custom fields set, or removed when sent as null."""
+    with transaction.atomic():
+        lead = _get_live_lead_for_update(campaign, lead_id)
+        custom = dict(lead.custom_fields)
+        custom.update(changes.set_custom)
+        for key in changes.remove_custom:
+            custom.pop(key, None)
+        try:
+            check_custom_fields(custom)
+        except FieldProblem as p:
+            raise LeadProblems([problem(None, lead_id, p)]) from None
+        if changes.phone_number is not None:
+            lead.phone_number = changes.phone_number
+        if changes.contact_name is not None:
+            lead.contact_name = changes.contact_name
+        lead.custom_fields = custom
+        lead.updated_at = timezone.now()
+        lead.save(update_fields=["phone_number", "contact_name", "custom_fields", "updated_at"])
+    return lead
+
+
+def lead_convert(*, campaign: Campaign, lead_id: str, detail: str) -> Lead:
+    """Record the client's conversion; the first conversion time is kept, the detail updated."""
+    with transaction.atomic():
+        lead = _get_live_lead_for_update(campaign, lead_id)
+        now = timezone.now()
+        lead.converted_at = lead.converted_at or now
+        lead.conversion_detail = detail
+        lead.updated_at = now
+        lead.save(update_fields=["converted_at", "conversion_detail", "updated_at"])
+    return lead
+
+
+def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
+    """Irreversibly remove the lead's personal data, keeping a tombstone without any."""
+    with transaction.atomic():
+        lead = _get_live_lead_for_update(campaign, lead_id)
+        now = timezone.now()
+        Lead.objects.filter(pk=lead.pk).update(
+            lead_id=None,
+            phone_number=None,
+            contact_name=None,
+            custom_fields={},
+            lead_responses={},
+            lead_outcome=None,
+            latest_recording=None,
+            conversion_detail=None,
+            status=Lead.Status.ERASED,
+            erased_at=now,
+            updated_at=now,
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(lead_count=F("lead_count") - 1)
+        # Stored API responses (kept 24 h for Idempotency-Key replays) may quote the lead.
+        IdempotencyRecord.objects.filter(
+            business_id=campaign.business_id,
+            response_body__contains=orjson.dumps(lead_id),
+        ).delete()

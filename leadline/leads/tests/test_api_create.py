@@ -1,0 +1,236 @@
+import orjson
+import pytest
+
+from leadline.campaigns.models import Campaign
+from leadline.leads.models import Lead
+
+
+def url(campaign):
+    return f"/api/v4/leads/create/{campaign.public_id}/"
+
+
+def lead(i=1, **extra):
+    return {"lead_id": f"L{i}", "phone_number": "9876543210", "contact_name": "John Doe", **extra}
+
+
+def test_create_list_of_leads_with_custom_fields(api, campaign):
+    body = [lead(1, city="Pune", plan={"tier": 2}), lead(2, lead_email="a@b.in")]
+    response = api.post(url(campaign), body)
+    assert response.status_code == 201
+    assert response.json()["created"] == 2
+    assert response.json()["lead_ids"] == ["L1", "L2"]
+    stored = Lead.objects.get(campaign=campaign, lead_id="L1")
+    assert stored.phone_number == "+919876543210"
+    assert stored.contact_name == "John Doe"
+    assert stored.custom_fields == {"city": "Pune", "plan": {"tier": 2}}
+    assert stored.status == Lead.Status.QUEUED
+    campaign.refresh_from_db()
+    assert campaign.lead_count == 2
+
+
+def test_single_object_and_integer_lead_id_as_the_shell_example_sends(api, campaign):
+    body = {"lead_id": 1, "phone_number": "+91 98765-43210", "contact_name": "John Doe"}
+    response = api.post(url(campaign), body)
+    assert response.status_code == 201
+    assert response.json()["lead_ids"] == ["1"]
+    # The integer 1 and the string "1" are the same lead.
+    again = api.post(url(campaign), {**body, "lead_id": "1"})
+    assert again.status_code == 400
+    assert again.json()["errors"][0]["code"] == "duplicate"
+
+
+def test_path_without_trailing_slash_is_served_without_redirect(api, campaign):
+    response = api.post(url(campaign).rstrip("/"), [lead(1)])
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "phone", ["9876543210", "09876543210", "919876543210", "+91 98765-43210", 9876543210]
+)
+def test_common_phone_spellings_are_stored_in_e164(api, campaign, phone):
+    response = api.post(url(campaign), [lead(1, phone_number=phone)])
+    assert response.status_code == 201
+    assert Lead.objects.get(lead_id="L1").phone_number == "+919876543210"
+
+
+def test_every_problem_is_listed_and_nothing_is_created(api, campaign):
+    body = [
+        lead(1),
+        lead(2, phone_number="12345"),
+        {"lead_id": "", "phone_number": "9876543210", "contact_name": "X"},
+        lead(4, contact_name="   "),
+        lead(1),
+        "not an object",
+        {"phone_number": "9876543210", "contact_name": "No id"},
+        lead(8, lead_id=True),
+    ]
+    response = api.post(url(campaign), body)
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert {(e["index"], e["field"], e["code"]) for e in errors} == {
+        (1, "phone_number", "invalid"),
+        (2, "lead_id", "required"),
+        (3, "contact_name", "required"),
+        (4, "lead_id", "duplicate"),
+        (5, None, "invalid"),
+        (6, "lead_id", "required"),
+        (7, "lead_id", "invalid"),
+    }
+    assert all(set(e) == {"index", "lead_id", "field", "code", "message"} for e in errors)
+    assert errors[0]["lead_id"] == "L2"
+    assert Lead.objects.count() == 0
+    campaign.refresh_from_db()
+    assert campaign.lead_count == 0
+
+
+def test_phone_value_is_not_echoed_in_errors(api, campaign):
+    response = api.post(url(campaign), [lead(1, phone_number="5555512345")])
+    assert response.status_code == 400
+    assert b"5555512345" not in response.content
+
+
+def test_existing_lead_id_in_campaign_is_a_duplicate(api, campaign):
+    assert api.post(url(campaign), [lead(1)]).status_code == 201
+    response = api.post(url(campaign), [lead(2), lead(1)])
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "index": 1,
+            "lead_id": "L1",
+            "field": "lead_id",
+            "code": "duplicate",
+            "message": "A lead with this lead_id already exists.",
+        }
+    ]
+    assert not Lead.objects.filter(lead_id="L2").exists()
+
+
+def test_same_lead_id_in_another_campaign_is_fine(api, campaign, business):
+    from leadline.campaigns.services import campaign_create
+
+    second = campaign_create(business=business, name="Second")
+    assert api.post(url(campaign), [lead(1)]).status_code == 201
+    assert api.post(url(second), [lead(1)]).status_code == 201
+
+
+def test_limits_lead_id_length_and_custom_size(api, campaign):
+    ok = api.post(url(campaign), [lead(1, lead_id="x" * 255)])
+    assert ok.status_code == 201
+    too_long = api.post(url(campaign), [lead(2, lead_id="y" * 256)])
+    assert too_long.status_code == 400
+    assert too_long.json()["errors"][0]["code"] == "too_long"
+    big = api.post(url(campaign), [lead(3, notes="z" * (16 * 1024))])
+    assert big.status_code == 400
+    assert big.json()["errors"][0]["code"] == "too_large"
+
+
+def test_more_than_ten_thousand_leads_is_413(api, campaign):
+    body = [lead(i) for i in range(10_001)]
+    response = api.post(url(campaign), body)
+    assert response.status_code == 413
+    assert Lead.objects.count() == 0
+
+
+def test_body_over_ten_megabytes_is_413(api, campaign):
+    raw = (
+        b'[{"lead_id": "1", "phone_number": "9876543210", "contact_name": "'
+        + (b"a" * (10 * 1024 * 1024))
+        + b'"}]'
+    )
+    response = api.post(url(campaign), raw=raw)
+    assert response.status_code == 413
+
+
+def test_ten_thousand_leads_in_one_request(api, campaign):
+    body = [lead(i, phone_number=f"98{i:08d}") for i in range(10_000)]
+    response = api.post(url(campaign), body)
+    assert response.status_code == 201, response.content[:500]
+    assert Lead.objects.filter(campaign=campaign).count() == 10_000
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "status"),
+    [
+        (b"[{", "application/json", 400),
+        (b"42", "application/json", 400),
+        (b'"text"', "application/json", 400),
+        (b"[]", "application/json", 400),
+        (b"null", "application/json", 400),
+        (b'[{"lead_id": 1}]', "text/plain", 415),
+        (b"lead_id=1", "application/x-www-form-urlencoded", 415),
+        (b'[{"lead_id": NaN}]', "application/json", 400),
+        (b"\xff\xfe", "application/json", 400),
+        (b'["\\ud800"]', "application/json", 400),
+        (b'[{"lead_id": 1000000000000000000000000000000}]', "application/json", 400),
+    ],
+)
+def test_malformed_bodies_get_4xx_json(api, campaign, raw, content_type, status):
+    response = api.post(url(campaign), raw=raw, content_type=content_type)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"lead_id": "a\x00b"},
+        {"contact_name": "a\x00b"},
+        {"note": "has \x00 nul"},
+        {"lead_id": 1.5},
+        {"lead_id": ["x"]},
+        {"contact_name": 42},
+        {"phone_number": {"n": 1}},
+    ],
+)
+def test_values_the_database_cannot_hold_are_400_not_500(api, campaign, bad):
+    response = api.post(url(campaign), [lead(1, **bad)])
+    assert response.status_code == 400
+
+
+def test_fixed_key_sent_as_custom_field_never_overrides_result(api, campaign):
+    api.post(url(campaign), [lead(1, lead_outcome="Fake", campaign_id="nope")])
+    item = api.get(f"/api/v4/leads/responses/{campaign.public_id}/").json()["results"][0]
+    assert item["lead_outcome"] is None
+    assert item["campaign_id"] == campaign.public_id
+
+
+def test_idempotency_key_replays_and_rejects_other_body(api, campaign):
+    headers = {"Idempotency-Key": "abc-123"}
+    first = api.post(url(campaign), [lead(1)], headers=headers)
+    assert first.status_code == 201
+    replay = api.post(url(campaign), [lead(1)], headers=headers)
+    assert replay.status_code == 201
+    assert replay.content == first.content
+    assert replay["Idempotent-Replayed"] == "true"
+    assert Lead.objects.count() == 1
+    other = api.post(url(campaign), [lead(2)], headers=headers)
+    assert other.status_code == 422
+    assert Lead.objects.count() == 1
+
+
+def test_idempotency_replays_a_400_too(api, campaign):
+    headers = {"Idempotency-Key": "bad-batch"}
+    first = api.post(url(campaign), [lead(1, phone_number="1")], headers=headers)
+    assert first.status_code == 400
+    again = api.post(url(campaign), [lead(1, phone_number="1")], headers=headers)
+    assert again.status_code == 400
+    assert again.content == first.content
+
+
+def test_idempotency_keys_are_per_business(api, campaign, client, other_token, other_campaign):
+    from conftest import ApiClient
+
+    headers = {"Idempotency-Key": "shared"}
+    assert api.post(url(campaign), [lead(1)], headers=headers).status_code == 201
+    other = ApiClient(client, other_token)
+    assert other.post(url(other_campaign), [lead(9)], headers=headers).status_code == 201
+
+
+def test_created_leads_count_is_kept_on_the_campaign(api, campaign):
+    api.post(url(campaign), [lead(i) for i in range(5)])
+    assert Campaign.objects.get(pk=campaign.pk).lead_count == 5
+    assert (
+        orjson.loads(api.get(f"/api/v4/leads/responses/{campaign.public_id}/").content)["count"]
+        == 5
+    )

@@ -1,0 +1,95 @@
+import random
+
+import phonenumbers
+import pytest
+
+from leadline.leads.phones import mask_phone, normalize_indian_phone, normalize_indian_phone_slow
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "9876543210",
+        "09876543210",
+        "919876543210",
+        "+919876543210",
+        "+91 98765-43210",
+        "+91-98765 43210",
+        "(+91) 98765.43210",
+        "0091 98765 43210",
+        " 98765 43210 ",
+        9876543210,
+        919876543210,
+    ],
+)
+def test_common_spellings_normalise_to_e164(raw):
+    assert normalize_indian_phone(raw) == "+919876543210"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "12345",
+        "98765432",
+        "98765432101234",
+        "+1 202 555 0123",
+        "+44 20 7946 0958",
+        "5555555555",
+        "98765-FLOWERS",
+        "9876543210 ext 12",
+        None,
+        True,
+        9.87e9,
+        ["9876543210"],
+        {"n": "9876543210"},
+        "9" * 40,
+    ],
+)
+def test_invalid_or_foreign_numbers_are_rejected(raw):
+    assert normalize_indian_phone(raw) is None
+
+
+def test_landlines_and_unicode_digits_take_the_slow_path():
+    assert normalize_indian_phone("+91-11-23456789") == "+911123456789"
+    assert normalize_indian_phone("011 2345 6789") == "+911123456789"
+    assert normalize_indian_phone("९८७६५४३२१०") == "+919876543210"
+
+
+def _phonenumbers_answer(text):
+    try:
+        number = phonenumbers.parse(text, "IN")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 91 or not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def test_fast_path_prefix_rule_holds_for_every_prefix():
+    """Every 5-digit prefix 60000-99999 decides validity, whatever the last five digits are."""
+    rng = random.Random(7)
+    for prefix in range(60000, 100000):
+        answers = {
+            phonenumbers.is_valid_number(
+                phonenumbers.PhoneNumber(country_code=91, national_number=prefix * 100000 + tail)
+            )
+            for tail in (0, 99999, rng.randrange(100000))
+        }
+        assert len(answers) == 1, prefix
+
+
+def test_fast_path_gives_phonenumbers_answers_on_random_inputs():
+    rng = random.Random(11)
+    shapes = ["{n}", "0{n}", "91{n}", "+91{n}", "+91 {a}-{b}", "0091{n}", "{a} {b}", "+91.{a}.{b}"]
+    for _ in range(20000):
+        national = str(rng.randrange(6_000_000_000, 10_000_000_000))
+        text = rng.choice(shapes).format(n=national, a=national[:5], b=national[5:])
+        assert normalize_indian_phone(text) == _phonenumbers_answer(text), text
+        assert normalize_indian_phone_slow(text) == _phonenumbers_answer(text), text
+
+
+def test_mask_hides_the_middle_digits():
+    masked = mask_phone("+919876543210")
+    assert masked == "+91 98XXX XXX10"
+    assert "76543" not in masked

@@ -1,0 +1,176 @@
+"""Validation of lead payloads of the Leads API v4 (also used by CSV import).
+
+Hand-written rather than a Pydantic model per lead: the payload is open-ended (every unknown
+key is a custom field), errors must be reported per item as {index, lead_id, field, code,
+message}, and bulk ingest validates 10,000 leads a request.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.conf import settings
+
+from .phones import normalize_indian_phone
+
+# The keys every result item and webhook payload carries; a custom field never overrides them.
+FIXED_KEYS = (
+    "phone_number",
+    "lead_id",
+    "latest_recording_url",
+    "campaign_id",
+    "latest_called_at",
+    "lead_outcome",
+    "processed_at",
+    "contact_name",
+    "created_at",
+    "lead_responses",
+)
+CORE_INPUT_KEYS = frozenset({"lead_id", "phone_number", "contact_name"})
+LEAD_ID_MAX = 255
+CONTACT_NAME_MAX = 255
+CUSTOM_KEY_MAX = 255
+# NUL cannot be stored by PostgreSQL (text or jsonb); other C0 controls in an id or a name are
+# always a client bug.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass
+class FieldProblem(Exception):
+    field: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class CleanLead:
+    lead_id: str
+    phone_number: str
+    contact_name: str
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+
+
+def problem(index: int | None, lead_id: Any, p: FieldProblem) -> dict[str, Any]:
+    return {
+        "index": index,
+        "lead_id": lead_id
+        if isinstance(lead_id, str | int) and not isinstance(lead_id, bool)
+        else None,
+        "field": p.field,
+        "code": p.code,
+        "message": p.message,
+    }
+
+
+def clean_lead_id(value: Any) -> str:
+    if value is None:
+        raise FieldProblem("lead_id", "required", "lead_id is required.")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise FieldProblem("lead_id", "invalid", "lead_id must be a string or an integer.")
+    text = str(value)
+    if not text.strip():
+        raise FieldProblem("lead_id", "required", "lead_id must not be empty.")
+    if len(text) > LEAD_ID_MAX:
+        raise FieldProblem(
+            "lead_id", "too_long", f"lead_id is longer than {LEAD_ID_MAX} characters."
+        )
+    if _CONTROL.search(text):
+        raise FieldProblem("lead_id", "invalid", "lead_id must not contain control characters.")
+    return text
+
+
+def clean_phone(value: Any) -> str:
+    if value is None:
+        raise FieldProblem("phone_number", "required", "phone_number is required.")
+    phone = normalize_indian_phone(value)
+    if phone is None:
+        # The value itself is never echoed back: it is personal data and ends up in logs.
+        raise FieldProblem(
+            "phone_number", "invalid", "phone_number is not a valid Indian phone number."
+        )
+    return phone
+
+
+def clean_contact_name(value: Any) -> str:
+    if value is None:
+        raise FieldProblem("contact_name", "required", "contact_name is required.")
+    if not isinstance(value, str):
+        raise FieldProblem("contact_name", "invalid", "contact_name must be a string.")
+    name = value.strip()
+    if not name:
+        raise FieldProblem("contact_name", "required", "contact_name must not be empty.")
+    if len(name) > CONTACT_NAME_MAX:
+        raise FieldProblem(
+            "contact_name",
+            "too_long",
+            f"contact_name is longer than {CONTACT_NAME_MAX} characters.",
+        )
+    if "\x00" in name:
+        raise FieldProblem("contact_name", "invalid", "contact_name must not contain NUL.")
+    return name
+
+
+def check_custom_fields(custom: dict[str, Any]) -> None:
+    """Raise when the custom fields are too large or hold what the database cannot store."""
+    for key in custom:
+        if len(key) > CUSTOM_KEY_MAX or not key.strip():
+            raise FieldProblem(
+                key[:64], "invalid", "Custom field names must be 1 to 255 characters."
+            )
+    encoded = orjson.dumps(custom)
+    limit = settings.LEADLINE_MAX_CUSTOM_BYTES
+    if len(encoded) > limit:
+        raise FieldProblem(
+            None, "too_large", f"Custom fields take more than {limit} bytes of JSON."
+        )
+    if b"\\u0000" in encoded:
+        raise FieldProblem(None, "invalid", "Custom fields must not contain NUL characters.")
+
+
+def clean_new_lead(item: Any) -> CleanLead:
+    """One lead to create, or FieldProblem for the first thing wrong with it."""
+    if not isinstance(item, dict):
+        raise FieldProblem(None, "invalid", "Each lead must be a JSON object.")
+    lead_id = clean_lead_id(item.get("lead_id"))
+    phone = clean_phone(item.get("phone_number"))
+    name = clean_contact_name(item.get("contact_name"))
+    custom = {k: v for k, v in item.items() if k not in CORE_INPUT_KEYS}
+    if custom:
+        check_custom_fields(custom)
+    return CleanLead(lead_id=lead_id, phone_number=phone, contact_name=name, custom_fields=custom)
+
+
+def clean_new_leads(items: list[Any]) -> tuple[list[CleanLead], list[dict[str, Any]]]:
+    """All leads of a create request and every problem found (duplicates within it included)."""
+    leads: list[CleanLead] = []
+    problems: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        raw_id = item.get("lead_id") if isinstance(item, dict) else None
+        try:
+            lead = clean_new_lead(item)
+        except FieldProblem as p:
+            problems.append(problem(index, raw_id, p))
+            continue
+        if lead.lead_id in seen:
+            problems.append(
+                problem(
+                    index,
+                    lead.lead_id,
+                    FieldProblem("lead_id", "duplicate", "lead_id is repeated in this request."),
+                )
+            )
+            continue
+        seen.add(lead.lead_id)
+        leads.append(lead)
+    return leads, problems
+
+
+def as_list(payload: Any, *, what: str) -> list[Any]:
+    """A create/disable body is a list of objects or one bare object."""
+    if isinstance(payload, dict):
+        return [payload]
+    if isinstance(payload, list):
+        return payload
+    raise FieldProblem(None, "invalid", f"The body must be a {what} object or a list of them.")

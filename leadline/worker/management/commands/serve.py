@@ -1,0 +1,71 @@
+import os
+import signal
+import subprocess
+import sys
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the web app with gunicorn and run the worker beside it until Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--workers", default=os.environ.get("WEB_CONCURRENCY", "2"))
+        parser.add_argument("--threads", default=os.environ.get("WEB_THREADS", "4"))
+        parser.add_argument("--no-worker", action="store_true")
+
+    def handle(self, *args, host, port, workers, threads, no_worker, **options):
+        bin_dir = os.path.dirname(sys.executable)
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
+        # Sync workers with threads: measured ~3x the throughput of an ASGI server for this
+        # Django app (see docs/operations.md).
+        web = subprocess.Popen(
+            [
+                os.path.join(bin_dir, "gunicorn"),
+                "config.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--worker-class",
+                "gthread",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "20",
+                "--access-logfile",
+                "-",
+                # Only method, path and status: query strings may carry client data.
+                "--access-logformat",
+                '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+            ],
+            env=env,
+        )
+        children = [web]
+        if not no_worker:
+            children.append(
+                subprocess.Popen([os.path.join(bin_dir, "leadline"), "worker"], env=env)
+            )
+        self.stdout.write(f"Leadline on http://{host}:{port}/ (Ctrl-C to stop)")
+
+        def forward(signum, frame):
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGINT, forward)
+        signal.signal(signal.SIGTERM, forward)
+        try:
+            code = web.wait()
+        finally:
+            forward(signal.SIGTERM, None)
+            for child in children:
+                try:
+                    child.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        sys.exit(code if code and code > 0 else 0)
