@@ -269,5 +269,5 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
         # Stored API responses (kept 24 h for Idempotency-Key replays) may quote the lead.
         IdempotencyRecord.objects.filter(
             business_id=campaign.business_id,
-            response_body__contains=orjson.dumps(lead_id),
+            response_body__contains=orjson.dumps(lead_id).decode(),
         ).delete()
