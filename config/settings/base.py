@@ -100,6 +100,8 @@ DATABASES = {"default": database_from_url(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Namespaces our Redis keys so deployments (or test runs) can share one Redis.
+REDIS_KEY_PREFIX = os.environ.get("LEADLINE_REDIS_PREFIX", "leadline")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

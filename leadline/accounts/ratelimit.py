@@ -64,7 +64,7 @@ def _redis_client(url: str):
 
 def _redis_hit(key: str, window_start: int) -> int:
     client = _redis_client(settings.REDIS_URL)
-    redis_key = f"leadline:rl:{key}:{window_start}"
+    redis_key = f"{settings.REDIS_KEY_PREFIX}:rl:{key}:{window_start}"
     pipe = client.pipeline(transaction=True)
     pipe.incr(redis_key)
     pipe.expire(redis_key, WINDOW_SECONDS * 2)

@@ -137,8 +137,15 @@ def redis_url():
     return url
 
 
-def test_redis_backend_counts_across_clients(db, redis_url, settings):
+@pytest.fixture
+def redis_settings(settings, redis_url):
     settings.REDIS_URL = redis_url
+    # Business ids repeat between test runs; a fresh prefix keeps old counters out.
+    settings.REDIS_KEY_PREFIX = f"leadline-test-{uuid.uuid4().hex}"
+    return settings
+
+
+def test_redis_backend_counts_across_clients(db, redis_settings):
     key = f"test:{uuid.uuid4()}"
     now = time.time()
     statuses = [ratelimit.hit(key=key, limit=2, policy="p", now=now).allowed for _ in range(3)]
@@ -148,8 +155,7 @@ def test_redis_backend_counts_across_clients(db, redis_url, settings):
     assert not RateLimitBucket.objects.exists()
 
 
-def test_redis_backend_limits_the_api(client, campaign, redis_url, settings):
-    settings.REDIS_URL = redis_url
+def test_redis_backend_limits_the_api(client, campaign, redis_settings):
     business = business_get_or_create(name=f"Redis {uuid.uuid4().hex[:6]}", rate_limit_per_minute=2)
     from leadline.campaigns.services import campaign_create
 
