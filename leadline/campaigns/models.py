@@ -23,7 +23,7 @@ class Campaign(TimestampedModel):
         PAUSED = "paused", "Paused"
 
     business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="campaigns")
-    public_id = models.CharField(max_length=12, unique=True, editable=False)
+    public_id = models.CharField(max_length=12, unique=True, editable=False, default=new_public_id)
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     # Live (not erased) leads; kept by the lead services so the API's `count` is O(1).
