@@ -18,7 +18,7 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/leadline migrate --no-input
-	$(BIN)/leadline demo
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/leadline demo
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/leadline serve
 
 lint: $(STAMP)

@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand
 
 from leadline.accounts.models import Business
@@ -37,5 +39,6 @@ class Command(BaseCommand):
             f"  dashboard:    {user.username} / {password}\n"
             "Try:\n"
             f"  curl -H 'Authorization: Bearer {issued.secret}' "
-            f"http://127.0.0.1:8000/api/v4/leads/responses/{campaign.public_id}/"
+            f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+            f"/api/v4/leads/responses/{campaign.public_id}/"
         )
