@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
-from leadline.core.errors import BadRequest, NotFound
+from leadline.core.errors import BadRequest, Conflict, NotFound
 
 from .models import Lead
 from .validation import (
@@ -86,6 +86,7 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
         # the service's transaction.
         connection.ensure_connection()
         with (
+            connection.wrap_database_errors,
             connection.connection.cursor() as cursor,
             cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
         ):
@@ -96,7 +97,7 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
                         lead.lead_id,
                         lead.phone_number,
                         lead.contact_name,
-                        orjson.dumps(lead.custom_fields).decode(),
+                        lead.custom_json,
                         status,
                         now,
                         now,
@@ -111,7 +112,7 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
             lead.lead_id,
             lead.phone_number,
             lead.contact_name,
-            orjson.dumps(lead.custom_fields).decode(),
+            lead.custom_json,
             status,
             stamp,
             stamp,
@@ -127,25 +128,34 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
 def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str]:
     """Create all `leads` in `campaign`, or none: 400 if any lead_id already exists there."""
     lead_ids = [lead.lead_id for lead in leads]
-    with transaction.atomic():
-        # Takes the campaign row lock first: see the module docstring.
-        Campaign.objects.filter(pk=campaign.pk).update(lead_count=F("lead_count") + len(leads))
-        existing = _existing_lead_ids(campaign, lead_ids)
-        if existing:
-            problems = [
-                problem(
-                    index,
-                    lead.lead_id,
-                    FieldProblem(
-                        "lead_id", "duplicate", "A lead with this lead_id already exists."
-                    ),
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                # Takes the campaign row lock first: see the module docstring.
+                Campaign.objects.filter(pk=campaign.pk).update(
+                    lead_count=F("lead_count") + len(leads)
                 )
-                for index, lead in enumerate(leads)
-                if lead.lead_id in existing
-            ]
-            raise LeadProblems(problems)
-        _insert_rows(campaign, leads)
-    return lead_ids
+                # The unique constraint is the duplicate check: the happy path pays no probe.
+                _insert_rows(campaign, leads)
+            return lead_ids
+        except IntegrityError:
+            existing = _existing_lead_ids(campaign, lead_ids)
+        if existing:
+            raise LeadProblems(
+                [
+                    problem(
+                        index,
+                        lead.lead_id,
+                        FieldProblem(
+                            "lead_id", "duplicate", "A lead with this lead_id already exists."
+                        ),
+                    )
+                    for index, lead in enumerate(leads)
+                    if lead.lead_id in existing
+                ]
+            )
+        # The clashing lead was erased in between: try once more.
+    raise Conflict("The campaign changed while creating leads; retry the request.")
 
 
 def _live_leads(campaign: Campaign):

@@ -49,6 +49,7 @@ class CleanLead:
     phone_number: str
     contact_name: str
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    custom_json: str = "{}"  # encoded once, while checking its size
 
 
 def problem(index: int | None, lead_id: Any, p: FieldProblem) -> dict[str, Any]:
@@ -111,8 +112,8 @@ def clean_contact_name(value: Any) -> str:
     return name
 
 
-def check_custom_fields(custom: dict[str, Any]) -> None:
-    """Raise when the custom fields are too large or hold what the database cannot store."""
+def check_custom_fields(custom: dict[str, Any]) -> bytes:
+    """The fields as JSON; raise when too large or holding what the database cannot store."""
     for key in custom:
         if len(key) > CUSTOM_KEY_MAX or not key.strip():
             raise FieldProblem(
@@ -126,6 +127,7 @@ def check_custom_fields(custom: dict[str, Any]) -> None:
         )
     if b"\\u0000" in encoded:
         raise FieldProblem(None, "invalid", "Custom fields must not contain NUL characters.")
+    return encoded
 
 
 def clean_new_lead(item: Any) -> CleanLead:
@@ -136,9 +138,8 @@ def clean_new_lead(item: Any) -> CleanLead:
     phone = clean_phone(item.get("phone_number"))
     name = clean_contact_name(item.get("contact_name"))
     custom = {k: v for k, v in item.items() if k not in CORE_INPUT_KEYS}
-    if custom:
-        check_custom_fields(custom)
-    return CleanLead(lead_id=lead_id, phone_number=phone, contact_name=name, custom_fields=custom)
+    encoded = check_custom_fields(custom).decode() if custom else "{}"
+    return CleanLead(lead_id, phone, name, custom, encoded)
 
 
 def clean_new_leads(items: list[Any]) -> tuple[list[CleanLead], list[dict[str, Any]]]:
