@@ -54,10 +54,6 @@ def _single_lead_id(payload: dict[str, Any]) -> str:
         raise BadRequest(p.message, extra={"errors": [problem(None, None, p)]}) from None
 
 
-def _problems_400(problems: list[dict[str, Any]], detail: str | None = None) -> BadRequest:
-    return services.LeadProblems(problems, detail)
-
-
 @router.post(
     "/create/{campaign_id}/",
     summary="Create leads",
@@ -83,7 +79,7 @@ def create_leads(request: HttpRequest, campaign_id: str):
             raise PayloadTooLarge(f"At most {limit} leads per request; split the batch.")
         leads, problems = clean_new_leads(items)
         if problems:
-            raise _problems_400(problems)
+            raise services.LeadProblems(problems)
         created = services.lead_create_batch(campaign=campaign, leads=leads)
         return json_response(
             {
@@ -127,6 +123,16 @@ def _epoch(params, name: str) -> datetime | None:
         raise BadRequest(f"{name} is out of range.") from None
 
 
+def _lead_id_param(params) -> str | None:
+    raw = params.get("lead_id")
+    if not raw:
+        return None
+    try:
+        return clean_lead_id(raw)
+    except FieldProblem as p:
+        raise BadRequest(p.message) from None
+
+
 def _page_url(request: HttpRequest, page: int) -> str:
     params = request.GET.copy()
     params["page"] = str(page)
@@ -157,7 +163,7 @@ def get_leads(
     campaign = _campaign(request, campaign_id)
     params = request.GET
     query = ResultsQuery(
-        lead_id=params.get("lead_id") or None,
+        lead_id=_lead_id_param(params),
         processed_after=_epoch(params, "processed_after"),
         processed_before=_epoch(params, "processed_before"),
         page=_positive_int(params, "page", 1),
@@ -207,7 +213,7 @@ def disable_leads(request: HttpRequest, campaign_id: str):
             except FieldProblem as p:
                 problems.append(problem(index, raw, p))
         if problems:
-            raise _problems_400(problems)
+            raise services.LeadProblems(problems)
         disabled = services.lead_disable_batch(campaign=campaign, lead_ids=lead_ids)
         return json_response(
             {
@@ -256,7 +262,7 @@ def update_lead(request: HttpRequest, campaign_id: str):
         try:
             changes = services.clean_lead_changes(payload)
         except FieldProblem as p:
-            raise _problems_400([problem(None, lead_id, p)]) from None
+            raise services.LeadProblems([problem(None, lead_id, p)]) from None
         lead = services.lead_update(campaign=campaign, lead_id=lead_id, changes=changes)
         return json_response(lead_result(lead=lead, campaign=campaign))
 
@@ -281,7 +287,7 @@ def convert_lead(request: HttpRequest, campaign_id: str):
         detail = payload.get("detail")
         if not isinstance(detail, str) or not 1 <= len(detail) <= 32 or "\x00" in detail:
             p = FieldProblem("detail", "invalid", "detail must be a string of 1 to 32 characters.")
-            raise _problems_400([problem(None, lead_id, p)])
+            raise services.LeadProblems([problem(None, lead_id, p)])
         lead = services.lead_convert(campaign=campaign, lead_id=lead_id, detail=detail)
         return json_response(
             {

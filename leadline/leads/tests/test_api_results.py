@@ -143,3 +143,14 @@ def test_list_query_count_is_constant(api, campaign, make_leads, django_assert_m
     with django_assert_max_num_queries(6):
         response = api.get(results_url(campaign), {"page_size": 50})
     assert len(response.json()["results"]) == 50
+
+
+def test_nul_in_lead_id_parameter_is_400(api, campaign):
+    assert api.get(results_url(campaign), {"lead_id": "a\x00b"}).status_code == 400
+
+
+@pytest.mark.parametrize("campaign_id", ["a%00b", "x" * 40, "%E2%9C%93", "a.b"])
+def test_impossible_campaign_ids_are_404(api, campaign_id):
+    response = api.get(f"/api/v4/leads/responses/{campaign_id}/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Campaign not found."}
