@@ -181,7 +181,7 @@ class LiveServer:
                 "--threads",
                 str(threads),
                 "--worker-class",
-                "gthread",
+                "leadline.core.gunicorn_worker.JsonErrorThreadWorker",
                 "--log-level",
                 "warning",
             ],

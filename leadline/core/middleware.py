@@ -5,6 +5,7 @@ unknown path or a wrong method, is authenticated, counted against the business's
 carries the RateLimit headers and is JSON.
 """
 
+import io
 import logging
 from http import HTTPStatus
 
@@ -15,7 +16,7 @@ from leadline.accounts import ratelimit
 from leadline.accounts.selectors import api_token_authenticate
 from leadline.accounts.services import api_token_touch
 
-from .errors import ApiError, AuthenticationFailed, RateLimited
+from .errors import ApiError, AuthenticationFailed, PayloadTooLarge, RateLimited
 from .http import error_response, json_response
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,23 @@ def bearer_secret(request: HttpRequest) -> str:
     return secret.strip() if scheme.lower() == "bearer" else ""
 
 
+def read_chunked_body(request: HttpRequest) -> None:
+    """Make a chunked body (no Content-Length) visible to Django, which would read it as empty."""
+    if (
+        "CONTENT_LENGTH" in request.META
+        or "chunked" not in request.headers.get("Transfer-Encoding", "").lower()
+    ):
+        return
+    limit = settings.LEADLINE_MAX_BODY_BYTES
+    # gunicorn de-chunks wsgi.input; read one byte past the limit to detect an oversize body.
+    body = request.environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    request._stream = io.BytesIO(body)
+    request._read_started = False
+
+
 class ApiGatewayMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -48,12 +66,15 @@ class ApiGatewayMiddleware:
         if not path.startswith(API_ROOT):
             return self.get_response(request)
         request.ratelimit_status = None
+        # Bearer tokens, not cookies, authenticate the API: CSRF cannot apply to it.
+        request._dont_enforce_csrf_checks = True
         if path.startswith(API_V4 + "leads/") and not path.endswith("/"):
             # Both spellings of a documented path are served, without a redirect.
             request.path_info = path + "/"
         try:
             if path.startswith(API_V4) and path not in PUBLIC_PATHS:
                 self._authenticate(request)
+            read_chunked_body(request)
             response = self.get_response(request)
         except ApiError as exc:
             response = error_response(exc)

@@ -134,10 +134,11 @@ def _lead_id_param(params) -> str | None:
 
 
 def _page_url(request: HttpRequest, page: int) -> str:
-    params = request.GET.copy()
-    params["page"] = str(page)
+    # `page` first, as in the reference (`?page=2&page_size=1`), then the caller's other params.
+    params = [("page", str(page))]
+    params += [(k, v) for k, values in request.GET.lists() if k != "page" for v in values]
     path = request.path if request.path.endswith("/") else request.path + "/"
-    return request.build_absolute_uri(path + "?" + urlencode(params, doseq=True))
+    return request.build_absolute_uri(path + "?" + urlencode(params))
 
 
 @router.get(

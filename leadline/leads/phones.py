@@ -50,6 +50,8 @@ def normalize_indian_phone(value: object) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
+        if value <= 0:
+            return None
         value = str(value)
     if not isinstance(value, str) or len(value) > _MAX_INPUT:
         return None

@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 "--threads",
                 str(threads),
                 "--worker-class",
-                "gthread",
+                "leadline.core.gunicorn_worker.JsonErrorThreadWorker",
                 "--timeout",
                 "60",
                 "--graceful-timeout",

@@ -1,0 +1,128 @@
+"""Helpers for the tests under tests/ that talk to real server processes."""
+
+import os
+import time
+import uuid
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from conftest import leadline
+
+IS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+WINDOW_SECONDS = 60  # the rate limiter's fixed window, aligned to epoch minutes
+HTTP_TIMEOUT = 30
+
+
+def bootstrap(env: dict[str, str], *, rate_limit: int = 100_000, name: str = "Live") -> dict:
+    """A new business, campaign and token in the database of `env` (`leadline bootstrap`)."""
+    out = leadline(
+        env,
+        "bootstrap",
+        "--business",
+        f"{name} {uuid.uuid4().hex[:10]}",
+        "--rate-limit",
+        str(rate_limit),
+        "--json",
+    )
+    return orjson.loads(out)
+
+
+def seconds_left_in_window(now: float | None = None) -> float:
+    now = time.time() if now is None else now
+    return WINDOW_SECONDS - now % WINDOW_SECONDS
+
+
+def wait_for_fresh_window(min_seconds: float = 10.0) -> None:
+    """Sleep into the next rate-limit window if fewer than `min_seconds` remain of this one.
+
+    Sleeps at most `min_seconds` (+ a margin): the counting below then happens in one window.
+    """
+    left = seconds_left_in_window()
+    if left < min_seconds:
+        time.sleep(left + 0.2)
+    assert seconds_left_in_window() >= min_seconds - 0.5
+
+
+def auth(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def json_headers(token: str) -> dict[str, str]:
+    return auth(token, **{"Content-Type": "application/json"})
+
+
+def leads_payload(prefix: str, count: int, start: int = 0, **custom) -> list[dict]:
+    return [
+        {
+            "lead_id": f"{prefix}-{i}",
+            "phone_number": f"98765{i % 100_000:05d}",
+            "contact_name": f"Person {i}",
+            **custom,
+        }
+        for i in range(start, start + count)
+    ]
+
+
+def create_leads(base_url: str, token: str, campaign_id: str, leads: list[dict]) -> None:
+    response = requests.post(
+        f"{base_url}/api/v4/leads/create/{campaign_id}/",
+        data=orjson.dumps(leads),
+        headers=json_headers(token),
+        timeout=HTTP_TIMEOUT,
+    )
+    assert response.status_code == 201, response.text
+
+
+def get_page(base_url: str, token: str, campaign_id: str, **params) -> dict:
+    response = requests.get(
+        f"{base_url}/api/v4/leads/responses/{campaign_id}/",
+        params=params,
+        headers=auth(token),
+        timeout=HTTP_TIMEOUT,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def all_results(base_url: str, token: str, campaign_id: str) -> list[dict]:
+    body = get_page(base_url, token, campaign_id, page_size=1000)
+    assert body["next"] is None, "helper only reads campaigns of up to 1000 leads"
+    return body["results"]
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """Connect from a chosen loopback address (127.x.y.z): a distinct client address."""
+
+    def __init__(self, source_address: str, **kwargs):
+        self.source_address = source_address
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.source_address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def session_from(source_address: str) -> requests.Session:
+    session = requests.Session()
+    adapter = SourceAddressAdapter(source_address)
+    session.mount("http://", adapter)
+    return session
+
+
+def query_live_db(env: dict[str, str], sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows from the live servers' database (SQLite file or PostgreSQL), `%s` placeholders."""
+    url = env["DATABASE_URL"]
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            return conn.execute(sql, params).fetchall()
+    import sqlite3
+
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return conn.execute(sql.replace("%s", "?"), params).fetchall()
+    finally:
+        conn.close()
