@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 
 from leadline.core import views
+from leadline.dialer import views as dialer_views
 
 from .api import api
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("readyz", views.readyz),
     path("admin/", admin.site.urls),
     path("api/v4/", api.urls),
+    path("recordings/<uuid:reference>/", dialer_views.recording, name="recording"),
 ]
 
 handler400 = views.bad_request

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "leadline.accounts",
     "leadline.campaigns",
     "leadline.leads",
+    "leadline.dialer",
+    "leadline.webhooks",
     "leadline.worker",
 ]
 
@@ -146,3 +148,13 @@ LOGGING = {
 }
 # How many reverse proxies in front of us append to X-Forwarded-For (0: use REMOTE_ADDR).
 LEADLINE_TRUSTED_PROXY_HOPS = int(os.environ.get("LEADLINE_TRUSTED_PROXY_HOPS", "0"))
+
+# Telephony: the provider class, and the simulator's odds and time compression.
+LEADLINE_TELEPHONY_PROVIDER = os.environ.get(
+    "LEADLINE_TELEPHONY_PROVIDER", "leadline.dialer.telephony.simulator.SimulatorProvider"
+)
+LEADLINE_SIMULATOR = {"speed": float(os.environ.get("LEADLINE_SIMULATOR_SPEED", "1"))}
+# Absolute URLs in API results and webhook payloads (recordings) start with this.
+LEADLINE_PUBLIC_URL = os.environ.get("LEADLINE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# A recording URL stays valid for between this and twice this long after it is handed out.
+LEADLINE_RECORDING_URL_TTL_SECONDS = 7 * 24 * 3600

@@ -37,6 +37,8 @@ class User(AbstractUser):
         Business, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLIENT)
+    # A rep's own phone: the bridge rings it first, then connects the lead.
+    phone_number = models.CharField(max_length=16, blank=True)
 
 
 class ApiToken(models.Model):

@@ -33,6 +33,23 @@ class Lead(models.Model):
     lead_responses = models.JSONField(default=dict)
     processed_at = models.DateTimeField(null=True)
 
+    # The dialer's queue: which lead a rep gets next (see dialer.services).
+    class QueueClass(models.IntegerChoices):
+        CALLBACK = 0, "Callback"
+        RETRY = 1, "Retry"
+        NEW = 2, "New"
+
+    queue_class = models.PositiveSmallIntegerField(
+        choices=QueueClass.choices, default=QueueClass.NEW
+    )
+    priority = models.SmallIntegerField(default=0, help_text="Higher is called first.")
+    due_at = models.DateTimeField(null=True)
+    attempts_count = models.PositiveSmallIntegerField(default=0)
+    leased_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lease_expires_at = models.DateTimeField(null=True)
+
     disabled_at = models.DateTimeField(null=True)
     converted_at = models.DateTimeField(null=True)
     conversion_detail = models.CharField(max_length=32, null=True)
@@ -48,6 +65,16 @@ class Lead(models.Model):
                 fields=["campaign", "id"],
                 name="lead_live_walk_idx",
                 condition=Q(erased_at__isnull=True),
+            ),
+            # "Next lead": the most due waiting lead of a campaign (dialer.services.lead_claim).
+            models.Index(
+                "campaign",
+                "queue_class",
+                models.F("priority").desc(),
+                "due_at",
+                "id",
+                name="lead_queue_idx",
+                condition=Q(status="queued"),
             ),
             # processed_after / processed_before windows, ordered by processing time.
             models.Index(

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from leadline.campaigns.models import Campaign
+from leadline.dialer.recordings import recording_url
 
 from .models import Lead
 
@@ -33,17 +34,14 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds")
 
 
-def recording_url(path: str | None) -> str | None:
-    # Recordings arrive with the dialer; until then no lead has one.
-    return None
-
-
 def result_item(row: dict[str, Any], campaign_public_id: str) -> dict[str, Any]:
     """The GET result item (and webhook payload): fixed keys, then the lead's custom fields."""
     item = {
         "phone_number": row["phone_number"],
         "lead_id": row["lead_id"],
-        "latest_recording_url": recording_url(row["latest_recording"]),
+        "latest_recording_url": recording_url(
+            row["latest_recording"], anchor=row["latest_called_at"]
+        ),
         "campaign_id": campaign_public_id,
         "latest_called_at": iso(row["latest_called_at"]),
         "lead_outcome": row["lead_outcome"],

@@ -17,6 +17,9 @@ from django.utils import timezone
 from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
 from leadline.core.errors import BadRequest, Conflict, NotFound
+from leadline.dialer.models import CallAttempt
+from leadline.dialer.recordings import recording_delete
+from leadline.webhooks.services import events_scrub_for_lead
 
 from .models import Lead
 from .validation import (
@@ -39,6 +42,10 @@ _INSERT_COLUMNS = (
     "created_at",
     "updated_at",
     "lead_responses",
+    "queue_class",
+    "priority",
+    "due_at",
+    "attempts_count",
 )
 
 
@@ -80,33 +87,11 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
     now = timezone.now()
     table = Lead._meta.db_table
     columns = ", ".join(_INSERT_COLUMNS)
+    postgres = connection.vendor == "postgresql"
+    stamp = now if postgres else connection.ops.adapt_datetimefield_value(now)
     status = Lead.Status.QUEUED.value
-    if connection.vendor == "postgresql":
-        # COPY is ~3x a multi-row INSERT here; it runs on Django's connection, so inside
-        # the service's transaction.
-        connection.ensure_connection()
-        with (
-            connection.wrap_database_errors,
-            connection.connection.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
-            for lead in leads:
-                copy.write_row(
-                    (
-                        campaign.pk,
-                        lead.lead_id,
-                        lead.phone_number,
-                        lead.contact_name,
-                        lead.custom_json,
-                        status,
-                        now,
-                        now,
-                        "{}",
-                    )
-                )
-        return
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    rows = [
+    new = Lead.QueueClass.NEW.value  # due at once, behind callbacks and retries
+    rows = (
         (
             campaign.pk,
             lead.lead_id,
@@ -117,12 +102,28 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
             stamp,
             stamp,
             "{}",
+            new,
+            0,
+            stamp,
+            0,
         )
         for lead in leads
-    ]
+    )
+    if postgres:
+        # COPY is ~3x a multi-row INSERT here; it runs on Django's connection, so inside
+        # the service's transaction.
+        connection.ensure_connection()
+        with (
+            connection.wrap_database_errors,
+            connection.connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
     marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))  # noqa: S608
 
 
 def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str]:
@@ -258,7 +259,11 @@ def lead_convert(*, campaign: Campaign, lead_id: str, detail: str) -> Lead:
 
 
 def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
-    """Irreversibly remove the lead's personal data, keeping a tombstone without any."""
+    """Irreversibly remove the lead's personal data, keeping a tombstone without any.
+
+    Also gone: its call attempts' answers and recordings (the files are deleted once the
+    transaction commits), stored event payloads, and stored API responses quoting it.
+    """
     with transaction.atomic():
         lead = _get_live_lead_for_update(campaign, lead_id)
         now = timezone.now()
@@ -274,10 +279,17 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
             status=Lead.Status.ERASED,
             erased_at=now,
             updated_at=now,
+            leased_by=None,
+            lease_expires_at=None,
         )
         Campaign.objects.filter(pk=campaign.pk).update(lead_count=F("lead_count") - 1)
+        attempts = CallAttempt.objects.filter(lead=lead)
+        files = [path for path in attempts.values_list("recording", flat=True) if path]
+        attempts.update(answers={}, recording="", provider_call_id="")
+        events_scrub_for_lead(lead=lead)
         # Stored API responses (kept 24 h for Idempotency-Key replays) may quote the lead.
         IdempotencyRecord.objects.filter(
             business_id=campaign.business_id,
             response_body__contains=orjson.dumps(lead_id).decode(),
         ).delete()
+        transaction.on_commit(lambda: [recording_delete(path) for path in files])

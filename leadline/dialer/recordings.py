@@ -1,0 +1,107 @@
+"""Recordings: stored through Django's storage API, handed out as signed, expiring URLs.
+
+A URL names only the attempt's random UUID, an expiry and an HMAC of both, so it reveals
+nothing about the lead. The expiry is derived from the lead's latest call time in steps of
+the TTL (the first step ending at least TTL/2 from now): the same lead state gives the same
+URL for a while, which keeps a webhook payload identical to the GET item that follows it,
+and every URL handed out stays valid for at least half the TTL.
+"""
+
+import math
+import re
+import time
+from datetime import datetime
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.signing import Signer
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.crypto import constant_time_compare
+
+_signer = Signer(salt="leadline.recording")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def recording_store(*, attempt_uuid: str, campaign_public_id: str, audio: bytes) -> str:
+    """Save the audio and return its storage path."""
+    return default_storage.save(
+        f"recordings/{campaign_public_id}/{attempt_uuid}.wav", ContentFile(audio)
+    )
+
+
+def recording_delete(path: str) -> None:
+    if path:
+        default_storage.delete(path)
+
+
+def _signature(reference: str, expires: int) -> str:
+    return _signer.signature(f"{reference}:{expires}")
+
+
+def recording_url(
+    reference: str | None, *, anchor: datetime | None, now: float | None = None
+) -> str | None:
+    """The absolute signed URL of a recording (by attempt UUID), or None."""
+    if not reference:
+        return None
+    ttl = settings.LEADLINE_RECORDING_URL_TTL_SECONDS
+    now = time.time() if now is None else now
+    start = anchor.timestamp() if anchor is not None else now
+    steps = max(1, math.ceil((now + ttl / 2 - start) / ttl))
+    expires = int(start + steps * ttl)
+    return (
+        f"{settings.LEADLINE_PUBLIC_URL}/recordings/{reference}/"
+        f"?expires={expires}&signature={_signature(reference, expires)}"
+    )
+
+
+def recording_url_valid(reference: str, expires: str, signature: str) -> bool:
+    if not expires.isdigit() or int(expires) < time.time():
+        return False
+    return constant_time_compare(signature, _signature(reference, int(expires)))
+
+
+def serve(request: HttpRequest, path: str) -> HttpResponse:
+    """The audio, honouring a single HTTP Range (206) so players and clients can seek."""
+    if not default_storage.exists(path):
+        raise Http404
+    size = default_storage.size(path)
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    if not match or match.groups() == ("", ""):
+        response = FileResponse(default_storage.open(path, "rb"), content_type="audio/wav")
+        for name, value in headers.items():
+            response[name] = value
+        response["Content-Length"] = str(size)
+        return response
+    first, last = match.groups()
+    if first == "":
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last) if last else size - 1, size - 1)
+    if start >= size or start > end:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    handle = default_storage.open(path, "rb")
+    handle.seek(start)
+    length = end - start + 1
+
+    def chunks(remaining=length):
+        try:
+            while remaining > 0:
+                block = handle.read(min(64 * 1024, remaining))
+                if not block:
+                    break
+                remaining -= len(block)
+                yield block
+        finally:
+            handle.close()
+
+    response = StreamingHttpResponse(chunks(), status=206, content_type="audio/wav")
+    for name, value in headers.items():
+        response[name] = value
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(length)
+    return response

@@ -1,0 +1,108 @@
+"""The default provider: simulated calls with configurable odds and durations, real WAV audio.
+
+Stateless and deterministic: everything about a call (answered, busy or unanswered, how long
+it rings and talks) is drawn from a random generator seeded with the call id, and its state at
+any moment follows from the time it was placed. So any process (web or worker) can answer
+"what is this call doing now" without shared memory, and tests can replay a call exactly.
+`LEADLINE_SIMULATOR["speed"]` compresses time (1 = real time; tests use large values).
+"""
+
+import hashlib
+import io
+import math
+import random
+import secrets
+import struct
+import wave
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from . import CallState
+
+DEFAULTS = {
+    "answer": 0.6,  # the rest split between busy and no answer
+    "busy": 0.2,
+    "ring_seconds": (3, 12),
+    "talk_seconds": (20, 240),
+    "speed": 1.0,
+    "audio_seconds": 4,  # length of the generated recording, whatever the talk time
+}
+SAMPLE_RATE = 8000
+
+
+def _config() -> dict:
+    return {**DEFAULTS, **getattr(settings, "LEADLINE_SIMULATOR", {})}
+
+
+def _plan(call_id: str) -> tuple[str, float, float]:
+    config = _config()
+    rng = random.Random(hashlib.sha256(call_id.encode()).digest())
+    draw = rng.random()
+    if draw < config["answer"]:
+        result = "answered"
+    elif draw < config["answer"] + config["busy"]:
+        result = "busy"
+    else:
+        result = "no_answer"
+    ring = rng.uniform(*config["ring_seconds"])
+    talk = rng.uniform(*config["talk_seconds"]) if result == "answered" else 0.0
+    return result, ring, talk
+
+
+class SimulatorProvider:
+    name = "simulator"
+
+    def place_call(self, *, reference: str, rep_phone: str, lead_phone: str) -> str:
+        # Nothing is dialled; the numbers are not kept or logged.
+        return f"sim-{reference}-{secrets.token_hex(4)}"
+
+    def call_state(self, *, call_id: str, placed_at: datetime, now: datetime) -> CallState:
+        result, ring, talk = _plan(call_id)
+        speed = _config()["speed"]
+        elapsed = (now - placed_at).total_seconds() * speed
+
+        def at(seconds: float) -> datetime:
+            return placed_at + timedelta(seconds=seconds / speed)
+
+        if elapsed < ring:
+            return CallState("ringing")
+        if result != "answered":
+            return CallState(result, ended_at=at(ring), duration_seconds=0)
+        if elapsed < ring + talk:
+            return CallState("answered", answered_at=at(ring))
+        return CallState(
+            "completed",
+            answered_at=at(ring),
+            ended_at=at(ring + talk),
+            duration_seconds=math.ceil(talk),
+        )
+
+    def fetch_recording(self, *, call_id: str) -> bytes | None:
+        result, _, _ = _plan(call_id)
+        if result != "answered":
+            return None
+        return synthetic_wav(call_id, seconds=_config()["audio_seconds"])
+
+
+def synthetic_wav(seed: str, *, seconds: float) -> bytes:
+    """A mono 16-bit WAV of alternating 'voices' (two tones with pauses), seeded."""
+    rng = random.Random(seed)
+    frames = bytearray()
+    total = int(seconds * SAMPLE_RATE)
+    position = 0
+    while position < total:
+        burst = int(rng.uniform(0.2, 0.7) * SAMPLE_RATE)
+        tone = rng.choice((220.0, 330.0, 440.0))
+        silent = rng.random() < 0.3
+        for i in range(min(burst, total - position)):
+            sample = 0 if silent else int(8000 * math.sin(2 * math.pi * tone * i / SAMPLE_RATE))
+            frames += struct.pack("<h", sample)
+        position += burst
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(bytes(frames))
+    return buffer.getvalue()
