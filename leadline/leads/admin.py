@@ -1,0 +1,31 @@
+from django.contrib import admin
+
+from .models import Lead
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    """Operators look at queue state; personal data changes only through the API services."""
+
+    list_display = (
+        "lead_id",
+        "campaign",
+        "status",
+        "queue_class",
+        "attempts_count",
+        "due_at",
+        "processed_at",
+        "lead_outcome",
+    )
+    list_filter = ("status", "queue_class", "campaign")
+    list_select_related = ("campaign",)
+    search_fields = ("lead_id",)
+    show_full_result_count = False  # COUNT(*) over millions of leads on every page is slow
+    exclude = ("phone_number",)
+    readonly_fields = [f.name for f in Lead._meta.fields if f.name != "phone_number"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # erasure goes through leads.services.lead_erase
