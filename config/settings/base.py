@@ -158,3 +158,11 @@ LEADLINE_SIMULATOR = {"speed": float(os.environ.get("LEADLINE_SIMULATOR_SPEED", 
 LEADLINE_PUBLIC_URL = os.environ.get("LEADLINE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # A recording URL stays valid for between this and twice this long after it is handed out.
 LEADLINE_RECORDING_URL_TTL_SECONDS = 7 * 24 * 3600
+
+# Webhooks: key for encrypting signing secrets at rest (defaults to SECRET_KEY), whether
+# endpoints may point at loopback/private addresses (unsafe in production: SSRF), timeout,
+# and a factor compressing the retry schedule (tests).
+LEADLINE_ENCRYPTION_KEY = os.environ.get("LEADLINE_ENCRYPTION_KEY", "")
+LEADLINE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADLINE_WEBHOOK_ALLOW_PRIVATE")
+LEADLINE_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LEADLINE_WEBHOOK_TIMEOUT", "15"))
+LEADLINE_WEBHOOK_SCHEDULE_SCALE = float(os.environ.get("LEADLINE_WEBHOOK_SCHEDULE_SCALE", "1"))

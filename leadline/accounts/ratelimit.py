@@ -43,14 +43,14 @@ class RateLimitStatus:
         return headers
 
 
-def _db_hit(key: str, window_start: int) -> int:
+def _db_hit(key: str, window_start: int, cost: int) -> int:
     table = RateLimitBucket._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (key, window_start, hits) VALUES (%s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT (key, window_start) DO UPDATE SET hits = {table}.hits + 1 "
+            f"INSERT INTO {table} (key, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT (key, window_start) DO UPDATE SET hits = {table}.hits + %s "
             "RETURNING hits",
-            [key, window_start],
+            [key, window_start, cost, cost],
         )
         return cursor.fetchone()[0]
 
@@ -62,21 +62,24 @@ def _redis_client(url: str):
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
-def _redis_hit(key: str, window_start: int) -> int:
+def _redis_hit(key: str, window_start: int, cost: int) -> int:
     client = _redis_client(settings.REDIS_URL)
     redis_key = f"{settings.REDIS_KEY_PREFIX}:rl:{key}:{window_start}"
     pipe = client.pipeline(transaction=True)
-    pipe.incr(redis_key)
+    pipe.incrby(redis_key, cost)
     pipe.expire(redis_key, WINDOW_SECONDS * 2)
     hits, _ = pipe.execute()
     return int(hits)
 
 
-def hit(*, key: str, limit: int, policy: str, now: float | None = None) -> RateLimitStatus:
-    """Count one request against `key` and say whether it is within `limit` per minute."""
+def hit(
+    *, key: str, limit: int, policy: str, now: float | None = None, cost: int = 1
+) -> RateLimitStatus:
+    """Count `cost` requests against `key` and say whether it is within `limit` per minute."""
     now = time.time() if now is None else now
     window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
-    hits = _redis_hit(key, window_start) if settings.REDIS_URL else _db_hit(key, window_start)
+    record = _redis_hit if settings.REDIS_URL else _db_hit
+    hits = record(key, window_start, cost)
     reset = max(1, window_start + WINDOW_SECONDS - int(now))
     return RateLimitStatus(policy=policy, limit=limit, hits=hits, reset_seconds=reset)
 

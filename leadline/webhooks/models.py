@@ -1,6 +1,14 @@
-"""The outbox: events written in the same transaction as the state change they announce."""
+"""Webhooks: the outbox of events, endpoints, and one delivery per (event, endpoint).
+
+Shape after Saleor's EventPayload / EventDelivery / EventDeliveryAttempt: the event holds the
+payload once; each endpoint gets a delivery with its own schedule and lease; each try is an
+attempt row.
+"""
+
+import uuid
 
 from django.db import models
+from django.db.models import Q
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
@@ -28,3 +36,99 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
+
+
+def default_event_types() -> list[str]:
+    return [Event.Type.LEAD_PROCESSED.value]
+
+
+class WebhookEndpoint(models.Model):
+    """Where a business wants events: one campaign's, or all its campaigns' (campaign null)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="webhooks")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(max_length=2000)
+    # Fernet-encrypted `whsec_...` secrets (leadline.core.crypto); the previous one keeps
+    # signing beside the new one until `previous_secret_expires_at` after a rotation.
+    secret_encrypted = models.TextField()
+    previous_secret_encrypted = models.TextField(blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    event_types = models.JSONField(default=default_event_types)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    rate_per_minute = models.PositiveIntegerField(default=100)
+    max_in_flight = models.PositiveSmallIntegerField(default=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    # Start of the current run of failures with no success since (the 5-day rule).
+    failing_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} → {self.url}"
+
+
+def new_message_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class Delivery(models.Model):
+    """One event to one endpoint; retried on its schedule until it succeeds or gives up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (gave up)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The Standard Webhooks `webhook-id`: the same on every retry, so receivers can dedupe.
+    message_id = models.CharField(
+        max_length=64, unique=True, editable=False, default=new_message_id
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "endpoint"], name="delivery_event_endpoint")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="delivery_due_idx",
+                condition=Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.message_id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP try of a delivery."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} of {self.delivery_id}: {self.status_code or self.error}"

@@ -1,23 +1,142 @@
-"""Writing outbox events; delivery arrives with the webhooks issue."""
+"""Writes for webhooks: endpoints, the outbox (events and their deliveries), redelivery."""
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from leadline.accounts.models import Business
+from leadline.campaigns.models import Campaign
+from leadline.core import crypto
+from leadline.core.errors import BadRequest, NotFound
 from leadline.leads.models import Lead
 
-from .models import Event
+from .models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
+from .signing import secret_generate
+from .urls_guard import url_check
+
+# After a rotation the old secret keeps signing beside the new one for this long.
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class NewEndpoint:
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+def _event_types(types: list[str] | None) -> list[str]:
+    types = types or [Event.Type.LEAD_PROCESSED.value]
+    unknown = set(types) - set(Event.Type.values)
+    if unknown:
+        raise BadRequest(f"Unknown event types: {', '.join(sorted(unknown))}.")
+    return sorted(set(types))
+
+
+def endpoint_create(
+    *,
+    business: Business,
+    url: str,
+    campaign: Campaign | None = None,
+    event_types: list[str] | None = None,
+) -> NewEndpoint:
+    """Register an endpoint (for one campaign, or all of the business's); returns its secret."""
+    if campaign is not None and campaign.business_id != business.pk:
+        raise NotFound("Campaign not found.")
+    secret = secret_generate()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            business=business,
+            campaign=campaign,
+            url=url_check(url),
+            secret_encrypted=crypto.encrypt(secret),
+            event_types=_event_types(event_types),
+        )
+    return NewEndpoint(endpoint, secret)
+
+
+def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason=reason)
+
+
+def endpoint_secrets(endpoint: WebhookEndpoint, now: datetime | None = None) -> list[str]:
+    """Secrets that sign a delivery now: the current one, plus the previous during overlap."""
+    now = now or timezone.now()
+    secrets_in_use = [crypto.decrypt(endpoint.secret_encrypted)]
+    if endpoint.previous_secret_encrypted and (
+        endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now
+    ):
+        secrets_in_use.append(crypto.decrypt(endpoint.previous_secret_encrypted))
+    return secrets_in_use
+
+
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
+    """A new secret; the old one keeps signing alongside for 24 h."""
+    secret = secret_generate()
+    with transaction.atomic():
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            previous_secret_encrypted=endpoint.secret_encrypted,
+            previous_secret_expires_at=timezone.now() + ROTATION_OVERLAP,
+            secret_encrypted=crypto.encrypt(secret),
+        )
+    return secret
 
 
 def event_record(*, lead: Lead, type: str, payload: dict[str, Any]) -> Event:
-    """Record an event; call it inside the transaction that made the change it announces."""
-    return Event.objects.create(
-        business_id=lead.campaign.business_id,
-        campaign_id=lead.campaign_id,
+    """Record an event and one delivery per subscribed endpoint.
+
+    Call it inside the transaction that made the change it announces: the outbox row and the
+    change commit together or not at all.
+    """
+    campaign = lead.campaign
+    event = Event.objects.create(
+        business_id=campaign.business_id,
+        campaign=campaign,
         lead=lead,
         type=type,
         payload=payload,
     )
+    endpoints = WebhookEndpoint.objects.filter(
+        Q(campaign=campaign) | Q(campaign__isnull=True),
+        business_id=campaign.business_id,
+        enabled=True,
+    ).only("pk", "event_types")
+    now = timezone.now()
+    Delivery.objects.bulk_create(
+        Delivery(event=event, endpoint=endpoint, next_attempt_at=now)
+        for endpoint in endpoints
+        if type in endpoint.event_types
+    )
+    return event
 
 
 def events_scrub_for_lead(*, lead: Lead) -> int:
-    """Erasure: stored payloads of the lead's events keep no personal data."""
+    """Erasure: no stored payload or response excerpt keeps the lead's data; unsent is cancelled."""
+    Delivery.objects.filter(event__lead=lead, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.CANCELLED, lease_expires_at=None
+    )
+    DeliveryAttempt.objects.filter(delivery__event__lead=lead).update(response_excerpt="")
     return Event.objects.filter(lead=lead).update(payload={"erased": True}, lead=None)
+
+
+def delivery_redeliver(*, delivery: Delivery) -> None:
+    """Send again (same webhook-id): after a fix on the receiver's side."""
+    if delivery.event.payload == {"erased": True}:
+        raise BadRequest("The lead of this event was erased; nothing to send.")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), lease_expires_at=None
+    )
+
+
+def deliveries_redeliver_failed(*, since: datetime, business: Business | None = None) -> int:
+    deliveries = Delivery.objects.filter(
+        status=Delivery.Status.FAILED, created_at__gte=since
+    ).exclude(event__payload={"erased": True})
+    if business is not None:
+        deliveries = deliveries.filter(endpoint__business=business)
+    return deliveries.update(
+        status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), lease_expires_at=None
+    )

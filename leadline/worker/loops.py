@@ -1,25 +1,51 @@
-"""The loop registry: each app registers small periodic jobs; the worker runs them."""
+"""The loop registry: each app registers small jobs; the worker runs each in its own thread.
+
+A loop's `run_once()` returns how many items it handled: the worker calls it again at once
+while there is work, and waits `interval_seconds` when there is none.
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Runnable(Protocol):
+    def run_once(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class Loop:
     name: str
     interval_seconds: float
-    run_once: Callable[[], int]  # returns how many items it handled
+    factory: Callable[[], Runnable]
+
+
+class _FunctionLoop:
+    def __init__(self, func: Callable[[], int]):
+        self.run_once = func
+
+    def close(self) -> None:
+        pass
 
 
 _registry: dict[str, Loop] = {}
 
 
 def register(name: str, interval_seconds: float):
+    """Register a plain function as a loop."""
+
     def decorator(func: Callable[[], int]) -> Callable[[], int]:
-        _registry[name] = Loop(name, interval_seconds, func)
+        _registry[name] = Loop(name, interval_seconds, lambda: _FunctionLoop(func))
         return func
 
     return decorator
+
+
+def register_factory(name: str, interval_seconds: float, factory: Callable[[], Runnable]):
+    """Register a loop that keeps state between runs (connections, sessions)."""
+    _registry[name] = Loop(name, interval_seconds, factory)
 
 
 def registered() -> list[Loop]:
