@@ -19,7 +19,8 @@ from leadline.campaigns.models import Campaign
 from leadline.core.errors import BadRequest, Conflict, NotFound
 from leadline.dialer.models import CallAttempt
 from leadline.dialer.recordings import recording_delete
-from leadline.webhooks.services import events_scrub_for_lead
+from leadline.webhooks.models import Event
+from leadline.webhooks.services import events_record_optional, events_scrub_for_lead
 
 from .models import Lead
 from .validation import (
@@ -170,6 +171,16 @@ def _get_live_lead_for_update(campaign: Campaign, lead_id: str) -> Lead:
     return lead
 
 
+def _event_payload(lead: Lead, campaign: Campaign, **fields: Any) -> dict[str, Any]:
+    """Payload of the optional lead events: which lead, and what happened when."""
+    payload = {"lead_id": lead.lead_id, "campaign_id": campaign.public_id}
+    for name, value in fields.items():
+        payload[name] = (
+            value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else value
+        )
+    return payload
+
+
 def lead_disable_batch(*, campaign: Campaign, lead_ids: list[str]) -> list[str]:
     """Stop all reach-outs to these leads; unknown ids make it a 400 that changes nothing."""
     wanted = list(dict.fromkeys(lead_ids))
@@ -195,7 +206,13 @@ def lead_disable_batch(*, campaign: Campaign, lead_ids: list[str]) -> list[str]:
                 detail=f"{len(unknown)} lead_id(s) not found; no lead was disabled.",
             )
         live = _live_leads(campaign).filter(lead_id__in=wanted)
+        newly = list(live.filter(disabled_at__isnull=True))
         live.filter(disabled_at__isnull=True).update(disabled_at=now, updated_at=now)
+        events_record_optional(
+            campaign=campaign,
+            type=Event.Type.LEAD_DISABLED,
+            items=[(lead, _event_payload(lead, campaign, disabled_at=now)) for lead in newly],
+        )
         # A processed lead keeps its result; only leads still waiting change state.
         live.filter(status__in=[Lead.Status.QUEUED, Lead.Status.IN_PROGRESS]).update(
             status=Lead.Status.DISABLED
@@ -255,6 +272,18 @@ def lead_convert(*, campaign: Campaign, lead_id: str, detail: str) -> Lead:
         lead.conversion_detail = detail
         lead.updated_at = now
         lead.save(update_fields=["converted_at", "conversion_detail", "updated_at"])
+        events_record_optional(
+            campaign=campaign,
+            type=Event.Type.LEAD_CONVERTED,
+            items=[
+                (
+                    lead,
+                    _event_payload(
+                        lead, campaign, converted_at=lead.converted_at, conversion_detail=detail
+                    ),
+                )
+            ],
+        )
     return lead
 
 
@@ -287,6 +316,12 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
         files = [path for path in attempts.values_list("recording", flat=True) if path]
         attempts.update(answers={}, recording="", provider_call_id="")
         events_scrub_for_lead(lead=lead)
+        # Only the client's own id goes out, so their systems can drop the lead too.
+        events_record_optional(
+            campaign=campaign,
+            type=Event.Type.LEAD_ERASED,
+            items=[(lead, _event_payload(lead, campaign, erased_at=now, lead_id=lead_id))],
+        )
         # Stored API responses (kept 24 h for Idempotency-Key replays) may quote the lead.
         IdempotencyRecord.objects.filter(
             business_id=campaign.business_id,

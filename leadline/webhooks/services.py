@@ -85,6 +85,24 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     return secret
 
 
+def _subscribed(campaign: Campaign, type: str) -> list[WebhookEndpoint]:
+    endpoints = WebhookEndpoint.objects.filter(
+        Q(campaign=campaign) | Q(campaign__isnull=True),
+        business_id=campaign.business_id,
+        enabled=True,
+    ).only("pk", "event_types")
+    return [endpoint for endpoint in endpoints if type in endpoint.event_types]
+
+
+def _fan_out(events: list[Event], endpoints: list[WebhookEndpoint]) -> None:
+    now = timezone.now()
+    Delivery.objects.bulk_create(
+        Delivery(event=event, endpoint=endpoint, next_attempt_at=now)
+        for event in events
+        for endpoint in endpoints
+    )
+
+
 def event_record(*, lead: Lead, type: str, payload: dict[str, Any]) -> Event:
     """Record an event and one delivery per subscribed endpoint.
 
@@ -99,18 +117,33 @@ def event_record(*, lead: Lead, type: str, payload: dict[str, Any]) -> Event:
         type=type,
         payload=payload,
     )
-    endpoints = WebhookEndpoint.objects.filter(
-        Q(campaign=campaign) | Q(campaign__isnull=True),
-        business_id=campaign.business_id,
-        enabled=True,
-    ).only("pk", "event_types")
-    now = timezone.now()
-    Delivery.objects.bulk_create(
-        Delivery(event=event, endpoint=endpoint, next_attempt_at=now)
-        for endpoint in endpoints
-        if type in endpoint.event_types
-    )
+    _fan_out([event], _subscribed(campaign, type))
     return event
+
+
+def events_record_optional(
+    *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
+) -> int:
+    """Optional event types (converted, disabled, erased): recorded only when subscribed to.
+
+    Unlike lead.processed, nobody reads these back through the API, so a campaign without a
+    subscriber does not pay for one outbox row per disabled lead.
+    """
+    endpoints = _subscribed(campaign, type)
+    if not endpoints or not items:
+        return 0
+    events = Event.objects.bulk_create(
+        Event(
+            business_id=campaign.business_id,
+            campaign=campaign,
+            lead=lead,
+            type=type,
+            payload=payload,
+        )
+        for lead, payload in items
+    )
+    _fan_out(events, endpoints)
+    return len(events)
 
 
 def events_scrub_for_lead(*, lead: Lead) -> int:

@@ -201,3 +201,41 @@ def test_cli_add_list_disable(campaign, settings):
         call_command(
             "webhook", "add", "--campaign", "NOPE00", "--url", "http://x/", stdout=io.StringIO()
         )
+
+
+def test_optional_events_only_when_subscribed(api, campaign, make_leads, receiver, loop):
+    from leadline.webhooks.models import Event
+
+    make_leads(3)
+    base = f"/api/v4/leads/{{}}/{campaign.public_id}/"
+    api.post(base.format("disable"), {"lead_id": "lead-0"})
+    assert not Event.objects.exists()
+    created = services.endpoint_create(
+        business=campaign.business,
+        url=receiver.url,
+        campaign=None,
+        event_types=["lead.converted", "lead.disabled", "lead.erased"],
+    )
+    api.post(base.format("disable"), [{"lead_id": "lead-1"}, {"lead_id": "lead-0"}])
+    api.post(base.format("convert"), {"lead_id": "lead-2", "detail": "GOLD"})
+    assert loop.run_once() == 2
+    api.post(base.format("delete"), {"lead_id": "lead-2"})
+    assert loop.run_once() == 1
+    bodies = [json.loads(r["body"]) for r in receiver.requests]
+    types = [r["headers"]["webhook-event-type"] for r in receiver.requests]
+    assert types == ["lead.disabled", "lead.converted", "lead.erased"]
+    assert bodies[0]["lead_id"] == "lead-1" and bodies[0]["disabled_at"]
+    assert bodies[1]["conversion_detail"] == "GOLD"
+    assert bodies[2] == {
+        "lead_id": "lead-2",
+        "campaign_id": campaign.public_id,
+        "erased_at": bodies[2]["erased_at"],
+    }
+    for request in receiver.requests:
+        standardwebhooks.Webhook(created.secret).verify(
+            request["body"], {k.lower(): v for k, v in request["headers"].items()}
+        )
+    with pytest.raises(BadRequest):
+        services.endpoint_create(
+            business=campaign.business, url=receiver.url, event_types=["lead.exploded"]
+        )
