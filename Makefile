@@ -19,7 +19,8 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/leadline migrate --no-input
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/leadline demo
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/leadline serve
+	# The demo may deliver webhooks to a receiver on this machine; never set this in production.
+	LEADLINE_WEBHOOK_ALLOW_PRIVATE=1 HOST=$(HOST) PORT=$(PORT) $(BIN)/leadline serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
