@@ -17,30 +17,23 @@ def now():
     return next_monday_morning()
 
 
-@pytest.fixture
-def rep(campaign):
+def make_rep(campaign, username: str, phone: str) -> User:
     user = User.objects.create_user(
-        username="rep1",
-        password="pw",
-        role=User.Role.REP,
-        phone_number="+919000000001",
+        username=username, password="pw", role=User.Role.REP, phone_number=phone,
         business=campaign.business,
     )
     campaign.reps.add(user)
     return user
+
+
+@pytest.fixture
+def rep(campaign):
+    return make_rep(campaign, "rep1", "+919000000001")
 
 
 @pytest.fixture
 def rep2(campaign):
-    user = User.objects.create_user(
-        username="rep2",
-        password="pw",
-        role=User.Role.REP,
-        phone_number="+919000000002",
-        business=campaign.business,
-    )
-    campaign.reps.add(user)
-    return user
+    return make_rep(campaign, "rep2", "+919000000002")
 
 
 @pytest.fixture
