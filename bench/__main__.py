@@ -1,0 +1,208 @@
+"""`python -m bench`: ingest and GET-latency figures of the Leads API v4, each beside a raw
+baseline from the same run.
+
+Per database engine: a fresh database, `leadline migrate`, tenants from `leadline bootstrap`,
+one gunicorn server, then the selected benchmarks; the server and the database are removed
+again whatever happens. Options are for development; `make bench` runs everything.
+"""
+
+import argparse
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import orjson
+
+from . import ingest, reads, report
+from .infra import (
+    DEFAULT_PG_ADMIN_URL,
+    SETTINGS_MODULE,
+    Server,
+    create_postgres,
+    create_sqlite,
+    server_env,
+)
+from .infra import leadline as run_leadline
+from .measure import background_load
+
+FULL_INGEST = 100_000
+FULL_CAMPAIGN = 1_000_000
+BUSINESS = "Bench Co"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--only", choices=["ingest", "get"], help="run one benchmark")
+    parser.add_argument("--db", choices=["postgres", "sqlite"], help="run on one engine")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=float(os.environ.get("BENCH_SCALE", "1")),
+        help="multiply the data sizes (100k ingest, 1M campaign); env BENCH_SCALE; "
+        "e.g. 0.02 for a quick smoke run",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=int(os.environ.get("BENCH_REQUESTS", "500")),
+        help="timed GET requests per case (env BENCH_REQUESTS); 500 makes p99 the 6th "
+        "slowest rather than a single outlier",
+    )
+    parser.add_argument("--clients", type=int, default=4, help="ingest client threads")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="ingest rounds (median reported); 1 to 10"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_ADMIN_URL),
+        help="an existing PostgreSQL database on 127.0.0.1 to connect to for CREATE/DROP "
+        "DATABASE leadline_bench_* (env BENCH_PG_URL)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: --scale 0.02 --requests 50 --rounds 1 (env BENCH_QUICK=1)",
+    )
+    args = parser.parse_args(argv)
+    if args.quick or os.environ.get("BENCH_QUICK") == "1":
+        args.scale, args.requests, args.rounds = min(args.scale, 0.02), 50, 1
+    if not 0 < args.scale <= 1:
+        parser.error("--scale must be in (0, 1]")
+    if not 1 <= args.requests <= 10_000:
+        parser.error("--requests must be 1 to 10000")
+    if not 1 <= args.rounds <= 10:
+        parser.error("--rounds must be 1 to 10")
+    if not 1 <= args.clients <= 32:
+        parser.error("--clients must be 1 to 32")
+    return args
+
+
+def ingest_size(scale: float) -> int:
+    """Whole 1,000-lead requests, at least one."""
+    return max(ingest.BATCH, round(FULL_INGEST * scale / ingest.BATCH) * ingest.BATCH)
+
+
+def campaign_size(scale: float) -> int:
+    return max(1000, int(FULL_CAMPAIGN * scale))
+
+
+def bootstrap(env: dict[str, str], campaign: str) -> dict:
+    """A campaign of the benchmark business, and a new token for it, via the real CLI."""
+    out = run_leadline(
+        env, "bootstrap", "--business", BUSINESS, "--campaign", campaign,
+        "--rate-limit", "1000000", "--json",
+    )  # fmt: skip
+    return orjson.loads(out.strip().splitlines()[-1])
+
+
+def run_engine(engine: str, args: argparse.Namespace, parts: list[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="leadline-bench-") as tmp:
+        workdir = Path(tmp)
+        db = create_postgres(args.pg_url) if engine == "postgres" else create_sqlite(workdir)
+        server = None
+        try:
+            report.heading(f"{db.label}: setting up")
+            env = server_env(db, workdir)
+            started = time.perf_counter()
+            run_leadline(env, "migrate", "--no-input", "-v0")
+            tenant = bootstrap(env, "Default campaign")
+            report.note(f"database: {db.version()}, fresh ({db.name or db.path})")
+            server = Server(env, workdir, workers=args.workers, threads=args.threads)
+            report.note(
+                f"migrate + bootstrap + server start: {time.perf_counter() - started:.1f} s; "
+                f"gunicorn gthread {args.workers} workers x {args.threads} threads on "
+                f"127.0.0.1:{server.port}"
+            )
+            try:
+                if "ingest" in parts:
+                    other = bootstrap(env, "other")
+                    ingest.run(
+                        db=db,
+                        server=server,
+                        token=tenant["access_token"],
+                        api_campaign=tenant["campaign_id"],
+                        raw_campaign=other["campaign_id"],
+                        count=ingest_size(args.scale),
+                        rounds=args.rounds,
+                        clients=args.clients,
+                    )
+                if "get" in parts:
+                    big = bootstrap(env, "reads")
+                    reads.run(
+                        db=db,
+                        server=server,
+                        token=big["access_token"],
+                        public_id=big["campaign_id"],
+                        count=campaign_size(args.scale),
+                        requests=args.requests,
+                    )
+            except BaseException:
+                tail = server.log_tail()
+                if tail:
+                    report.out("--- gunicorn log (tail) ---\n" + tail)
+                raise
+        finally:
+            if server is not None:
+                server.stop()
+            db.drop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    # `kill` / a CI timeout: unwind through the finally blocks so servers and databases go.
+    def terminate(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
+    started = time.perf_counter()
+    parts = [args.only] if args.only else ["ingest", "get"]
+    engines = [args.db] if args.db else ["postgres", "sqlite"]
+    report.heading("Leadline benchmark: Leads API v4")
+    report.note(
+        f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}; server settings {SETTINGS_MODULE} (DEBUG off, "
+        "rate limits in the database, no access log); all traffic on 127.0.0.1"
+    )
+    report.note(
+        f"sizes: ingest {ingest_size(args.scale):,} leads, "
+        f"read campaign {campaign_size(args.scale):,} leads, "
+        f"{args.requests} timed requests per GET case (scale {args.scale:g})"
+    )
+    busy = background_load()
+    report.note(
+        f"background load before starting: {busy:.2f} of {os.cpu_count()} cores busy"
+        + ("  <-- NOT idle: other processes will disturb these figures" if busy > 0.2 else "")
+    )
+    failed = []
+    try:
+        for engine in engines:
+            try:
+                run_engine(engine, args, parts)
+            except Exception:
+                traceback.print_exc()
+                failed.append(engine)
+    except KeyboardInterrupt:
+        report.out("interrupted; servers and databases removed")
+        return 130
+    finally:
+        report.heading(f"total wall time {time.perf_counter() - started:.0f} s")
+    if failed:
+        report.out(f"FAILED on: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
