@@ -106,7 +106,14 @@ def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage
     never sees a lead twice.
     """
     leads = _filtered(campaign, query)
-    if query.lead_id is None and not query.windowed:
+    if query.lead_id is not None:
+        # lead_id is unique in a campaign: the page itself is the count.
+        rows = list(leads.values(*RESULT_FIELDS)[:1]) if query.page == 1 else []
+        if query.page > 1:
+            raise PageOutOfRange
+        items = [result_item(row, campaign.public_id) for row in rows]
+        return ResultsPage(count=len(items), items=items, has_next=False, has_previous=False)
+    if not query.windowed:
         count = campaign.lead_count  # kept by the lead services; avoids COUNT(*) on 1M rows
     else:
         count = leads.count()
