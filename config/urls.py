@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from leadline.core import views
 from leadline.dialer import views as dialer_views
@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v4/", api.urls),
     path("recordings/<uuid:reference>/", dialer_views.recording, name="recording"),
+    path("console/", include("leadline.console.urls")),
 ]
 
 handler400 = views.bad_request
