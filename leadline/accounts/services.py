@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from leadline.core.errors import NotFound
+from leadline.core.errors import Conflict, NotFound
 
 from .models import ApiToken, Business, User
 from .tokens import generate_token, hash_token
@@ -78,3 +78,33 @@ def dashboard_user_create(*, business: Business, username: str | None = None) ->
             username=username, password=password, business=business, role=User.Role.CLIENT
         )
     return user, password
+
+
+def rep_upsert(
+    *, campaign, username: str, phone_number: str, password: str | None = None
+) -> tuple[User, bool]:
+    """Create a rep of the campaign's business (or update one) and assign it to the campaign.
+
+    Returns the rep and whether it was created. The phone must already be normalised (E.164);
+    an existing user of another business, or one who is not a rep, is refused.
+    """
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(username=username).first()
+        created = user is None
+        if created:
+            user = User.objects.create_user(
+                username=username,
+                password=password,
+                role=User.Role.REP,
+                business_id=campaign.business_id,
+                phone_number=phone_number,
+            )
+        else:
+            if user.role != User.Role.REP or user.business_id != campaign.business_id:
+                raise Conflict(f"User {username!r} exists and is not a rep of this business.")
+            user.phone_number = phone_number
+            if password:
+                user.set_password(password)
+            user.save()
+        campaign.reps.add(user)
+    return user, created
