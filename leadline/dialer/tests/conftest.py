@@ -19,7 +19,10 @@ def now():
 
 def make_rep(campaign, username: str, phone: str) -> User:
     user = User.objects.create_user(
-        username=username, password="pw", role=User.Role.REP, phone_number=phone,
+        username=username,
+        password="pw",
+        role=User.Role.REP,
+        phone_number=phone,
         business=campaign.business,
     )
     campaign.reps.add(user)
