@@ -193,7 +193,9 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or listening while a worker still imports Django (over
+                # a second on a busy machine).
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("live server did not start")
