@@ -7,6 +7,7 @@ any moment follows from the time it was placed. So any process (web or worker) c
 `LEADLINE_SIMULATOR["speed"]` compresses time (1 = real time; tests use large values).
 """
 
+import functools
 import hashlib
 import io
 import math
@@ -85,6 +86,18 @@ class SimulatorProvider:
         return synthetic_wav(call_id, seconds=_config()["audio_seconds"])
 
 
+@functools.cache
+def _tone(frequency: float) -> bytes:
+    # A burst is at most 0.7 s; one second of each tone covers every burst as a prefix.
+    return struct.pack(
+        f"<{SAMPLE_RATE}h",
+        *(
+            int(8000 * math.sin(2 * math.pi * frequency * i / SAMPLE_RATE))
+            for i in range(SAMPLE_RATE)
+        ),
+    )
+
+
 def synthetic_wav(seed: str, *, seconds: float) -> bytes:
     """A mono 16-bit WAV of alternating 'voices' (two tones with pauses), seeded."""
     rng = random.Random(seed)
@@ -95,9 +108,11 @@ def synthetic_wav(seed: str, *, seconds: float) -> bytes:
         burst = int(rng.uniform(0.2, 0.7) * SAMPLE_RATE)
         tone = rng.choice((220.0, 330.0, 440.0))
         silent = rng.random() < 0.3
-        for i in range(min(burst, total - position)):
-            sample = 0 if silent else int(8000 * math.sin(2 * math.pi * tone * i / SAMPLE_RATE))
-            frames += struct.pack("<h", sample)
+        samples = min(burst, total - position)
+        # Every burst starts its tone at phase 0, so it is a prefix of the cached second
+        # (slicing it is ~100x faster than packing samples one by one, simulations call this
+        # for every answered call).
+        frames += bytes(2 * samples) if silent else _tone(tone)[: 2 * samples]
         position += burst
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
