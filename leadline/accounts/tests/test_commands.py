@@ -74,7 +74,8 @@ def test_demo_is_created_once(db):
     assert Business.objects.filter(name="Demo Business").count() == 1
 
 
-def test_worker_runs_housekeeping_once(db):
+@pytest.mark.django_db(transaction=True)
+def test_worker_runs_housekeeping_once():
     run("worker", "--once")
 
 
