@@ -262,6 +262,9 @@ def disposition_submit(
     with transaction.atomic():
         lead = Lead.objects.select_for_update().select_related("campaign").get(pk=attempt.lead_id)
         attempt = CallAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.disposed_at is not None or attempt.discarded:
+            # The same form submitted twice at once: the first one won the lock.
+            raise Conflict("This call's outcome was already recorded.")
         if lead.erased_at is not None:
             # Erased mid-call: whatever was captured is discarded.
             attempt.discarded = True
