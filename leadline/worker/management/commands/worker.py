@@ -27,20 +27,29 @@ def load_loops() -> list[Loop]:
 def run_loop(loop: Loop, stop: threading.Event, once: bool) -> None:
     runner = loop.factory()
     try:
+        failures = 0
         while not stop.is_set():
-            close_old_connections()
             handled = 0
             try:
+                close_old_connections()
                 handled = runner.run_once()
+                failures = 0
                 if handled:
                     logger.debug("%s handled %d", loop.name, handled)
-            except Exception:
-                # A failing loop (e.g. the database restarting) retries; the others go on.
-                logger.exception("loop %s failed; retrying", loop.name)
+            except Exception as exc:
+                # A failing loop (e.g. the database restarting) retries with a growing pause
+                # (up to 10 s); the others go on. One traceback, then one line per failure.
+                failures += 1
+                if failures == 1:
+                    logger.exception("loop %s failed; retrying", loop.name)
+                else:
+                    logger.warning("loop %s still failing (%s)", loop.name, type(exc).__name__)
                 connection.close()
             if once:
                 break
-            if not handled:
+            if failures:
+                stop.wait(min(10.0, loop.interval_seconds * 2**failures))
+            elif not handled:
                 stop.wait(loop.interval_seconds)
     finally:
         runner.close()
