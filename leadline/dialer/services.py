@@ -86,13 +86,14 @@ def lead_claim(
 ) -> Lead | None:
     """Lease the most due lead of the rep's active campaigns (callbacks, retries, then new)."""
     now = now or timezone.now()
-    held = lead_held_by(rep=rep, now=now)
-    if held is not None:
-        return held
     campaigns = [c for c in _rep_campaigns(rep) if ignore_window or window_open(c, now)]
-    if not campaigns:
-        return None
     with transaction.atomic():
+        # One claim at a time per rep (a double click must not leave them holding two leads):
+        # the rep's row lock orders them, then the second sees the first's lease.
+        list(User.objects.select_for_update().filter(pk=rep.pk).values_list("pk", flat=True))
+        held = lead_held_by(rep=rep, now=now)
+        if held is not None:
+            return held
         best: Lead | None = None
         for campaign in campaigns:
             candidate = _candidates(campaign, now).first()
@@ -161,6 +162,7 @@ def call_refresh(*, attempt: CallAttempt, now: datetime | None = None) -> CallAt
         answered_at=state.answered_at,
         ended_at=state.ended_at,
         duration_seconds=state.duration_seconds,
+        now=now,
     )
 
 
@@ -171,8 +173,10 @@ def call_event_record(
     answered_at: datetime | None = None,
     ended_at: datetime | None = None,
     duration_seconds: int | None = None,
+    now: datetime | None = None,
 ) -> CallAttempt:
     """Record a telephony status event (polled, or pushed by a provider's callback)."""
+    now = now or timezone.now()
     if status not in CallAttempt.TelephonyStatus.values:
         raise BadRequest(f"Unknown call status {status!r}.")
     audio = None
@@ -196,6 +200,12 @@ def call_event_record(
             )
             fresh.recording = path
         fresh.save()
+        if status not in CallAttempt.FINISHED:
+            # A live call keeps its lead: otherwise a call longer than the lease would let
+            # another rep claim the lead mid-conversation.
+            Lead.objects.filter(pk=fresh.lead_id, leased_by_id=fresh.rep_id).update(
+                lease_expires_at=now + timedelta(minutes=fresh.lead.campaign.lease_minutes)
+            )
     return fresh
 
 

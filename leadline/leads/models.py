@@ -76,6 +76,12 @@ class Lead(models.Model):
                 name="lead_queue_idx",
                 condition=Q(status="queued"),
             ),
+            # The worker's sweep of expired leases looks only at leased leads.
+            models.Index(
+                fields=["lease_expires_at"],
+                name="lead_lease_idx",
+                condition=Q(lease_expires_at__isnull=False),
+            ),
             # processed_after / processed_before windows, ordered by processing time.
             models.Index(
                 fields=["campaign", "processed_at", "id"],

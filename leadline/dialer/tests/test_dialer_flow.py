@@ -240,3 +240,26 @@ def test_default_configuration_on_create(campaign):
     assert (OBJECTIVE, Outcome.Effect.FINAL) in labels
     assert (BUSY, Outcome.Effect.RETRY) in labels
     assert (CALLBACK, Outcome.Effect.CALLBACK) in labels
+
+
+def test_a_live_call_keeps_its_lead_past_the_lease(campaign, make_leads, rep, rep2, now, settings):
+    settings.LEADLINE_SIMULATOR = {
+        "answer": 1.0,
+        "busy": 0.0,
+        "speed": 1.0,
+        "ring_seconds": (1, 1),
+        "talk_seconds": (3600, 3600),
+    }
+    make_leads(1)
+    lead = services.lead_claim(rep=rep, now=now)
+    attempt = services.call_place(rep=rep, lead_pk=lead.pk, now=now)
+    attempt = services.call_refresh(attempt=attempt, now=now + timedelta(minutes=9))
+    assert attempt.telephony_status == "answered"
+    assert services.lead_claim(rep=rep2, now=now + timedelta(minutes=12)) is None
+
+
+def test_a_rep_holds_one_lead_at_a_time(campaign, make_leads, rep, now):
+    make_leads(3)
+    first = services.lead_claim(rep=rep, now=now)
+    assert services.lead_claim(rep=rep, now=now + timedelta(seconds=1)).pk == first.pk
+    assert Lead.objects.filter(leased_by=rep).count() == 1
