@@ -1,9 +1,10 @@
-"""`python -m bench`: ingest and GET-latency figures of the Leads API v4, each beside a raw
-baseline from the same run.
+"""`python -m bench`: figures of the Leads API v4 (ingest, GET latency), the dialer (next-lead
+claims, `leadline simulate`) and webhook delivery, each beside a raw baseline from the same run.
 
 Per database engine: a fresh database, `leadline migrate`, tenants from `leadline bootstrap`,
-one gunicorn server, then the selected benchmarks; the server and the database are removed
-again whatever happens. Options are for development; `make bench` runs everything.
+one gunicorn server, then the selected benchmarks; the server, the database and every process
+a benchmark started are removed again whatever happens. Options are for development;
+`make bench` runs everything.
 """
 
 import argparse
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from . import ingest, reads, report
+from . import dialer, ingest, reads, report, webhooks
 from .infra import (
     DEFAULT_PG_ADMIN_URL,
     SETTINGS_MODULE,
@@ -32,6 +33,15 @@ from .measure import background_load
 
 FULL_INGEST = 100_000
 FULL_CAMPAIGN = 1_000_000
+# SQLite's claim figures are for reference: a smaller queue keeps its setup cheap.
+SQLITE_QUEUE = 100_000
+# `simulate` manages a few dozen leads a second on PostgreSQL and a few on SQLite: enough
+# leads for a steady rate (~1.75 attempts each), few enough to keep `make bench` short.
+FULL_SIMULATE = 1_000
+SQLITE_SIMULATE = 100
+FULL_DELIVERIES = 5_000
+SQLITE_DELIVERIES = 2_000
+PARTS = ["ingest", "get", "claims", "simulate", "webhooks"]
 BUSINESS = "Bench Co"
 
 
@@ -41,7 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--only", choices=["ingest", "get"], help="run one benchmark")
+    parser.add_argument(
+        "--only",
+        choices=PARTS,
+        action="append",
+        help="run only this benchmark (repeat for several)",
+    )
     parser.add_argument("--db", choices=["postgres", "sqlite"], help="run on one engine")
     parser.add_argument(
         "--scale",
@@ -61,6 +76,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=3, help="ingest rounds (median reported); 1 to 10"
     )
+    parser.add_argument(
+        "--claimers", type=int, default=50, help="concurrent claimer processes (and reps)"
+    )
+    parser.add_argument("--claims", type=int, default=40, help="timed claims per claimer")
+    parser.add_argument(
+        "--sim-reps", type=int, default=8, help="simulated reps of `leadline simulate`"
+    )
+    parser.add_argument(
+        "--delay-leads", type=int, default=100, help="leads processed for the webhook delay"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument(
@@ -72,11 +97,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: --scale 0.02 --requests 50 --rounds 1 (env BENCH_QUICK=1)",
+        help="smoke run: --scale 0.02 --requests 50 --rounds 1 --claims 5 --delay-leads 20 "
+        "(env BENCH_QUICK=1)",
     )
     args = parser.parse_args(argv)
     if args.quick or os.environ.get("BENCH_QUICK") == "1":
         args.scale, args.requests, args.rounds = min(args.scale, 0.02), 50, 1
+        args.claims, args.delay_leads = min(args.claims, 5), min(args.delay_leads, 20)
     if not 0 < args.scale <= 1:
         parser.error("--scale must be in (0, 1]")
     if not 1 <= args.requests <= 10_000:
@@ -85,6 +112,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--rounds must be 1 to 10")
     if not 1 <= args.clients <= 32:
         parser.error("--clients must be 1 to 32")
+    # Each claimer holds a connection; PostgreSQL's default max_connections is 100.
+    if not 1 <= args.claimers <= 64:
+        parser.error("--claimers must be 1 to 64")
+    if not 1 <= args.claims <= 1000:
+        parser.error("--claims must be 1 to 1000")
+    if not 1 <= args.sim_reps <= 32:
+        parser.error("--sim-reps must be 1 to 32")
+    if not 1 <= args.delay_leads <= 1000:
+        parser.error("--delay-leads must be 1 to 1000")
     return args
 
 
@@ -95,6 +131,32 @@ def ingest_size(scale: float) -> int:
 
 def campaign_size(scale: float) -> int:
     return max(1000, int(FULL_CAMPAIGN * scale))
+
+
+def queue_size(engine: str, scale: float) -> int:
+    full = FULL_CAMPAIGN if engine == "postgres" else SQLITE_QUEUE
+    return max(10_000, int(full * scale))
+
+
+def claims_per_claimer(engine: str, claims: int) -> int:
+    """SQLite serialises every claim and release: an eighth as many keeps its run short."""
+    return claims if engine == "postgres" else max(1, claims // 8)
+
+
+def _sized(full: int, scale: float, floor: int) -> int:
+    """`full` scaled (10x less steeply than the data sizes: these are rates), in whole
+    hundreds, at least `floor`."""
+    return max(floor, round(full * min(1.0, scale * 10) / 100) * 100)
+
+
+def simulate_size(engine: str, scale: float) -> int:
+    if engine == "sqlite":
+        return max(50, int(SQLITE_SIMULATE * min(1.0, scale * 10)))
+    return _sized(FULL_SIMULATE, scale, 200)
+
+
+def deliveries_size(engine: str, scale: float) -> int:
+    return _sized(FULL_DELIVERIES if engine == "postgres" else SQLITE_DELIVERIES, scale, 500)
 
 
 def bootstrap(env: dict[str, str], campaign: str) -> dict:
@@ -147,6 +209,40 @@ def run_engine(engine: str, args: argparse.Namespace, parts: list[str]) -> None:
                         count=campaign_size(args.scale),
                         requests=args.requests,
                     )
+                if "claims" in parts:
+                    dialer.run_claims(
+                        db=db,
+                        env=env,
+                        public_id=bootstrap(env, "claims")["campaign_id"],
+                        count=queue_size(engine, args.scale),
+                        procs=args.claimers,
+                        claims=claims_per_claimer(engine, args.claims),
+                    )
+                if "simulate" in parts:
+                    sim = bootstrap(env, "simulate")
+                    dialer.run_simulate(
+                        db=db,
+                        env=env,
+                        server=server,
+                        token=sim["access_token"],
+                        sim_campaign=sim["campaign_id"],
+                        raw_campaign=bootstrap(env, "simulate-raw")["campaign_id"],
+                        count=simulate_size(engine, args.scale),
+                        reps=args.sim_reps,
+                    )
+                if "webhooks" in parts:
+                    hooks = bootstrap(env, "webhooks")
+                    webhooks.run(
+                        db=db,
+                        env=env,
+                        server=server,
+                        token=hooks["access_token"],
+                        public_id=hooks["campaign_id"],
+                        latency_campaign=bootstrap(env, "webhook-delay")["campaign_id"],
+                        count=deliveries_size(engine, args.scale),
+                        delay_leads=args.delay_leads,
+                        delay_interval=0.05,
+                    )
             except BaseException:
                 tail = server.log_tail()
                 if tail:
@@ -167,9 +263,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, terminate)
     started = time.perf_counter()
-    parts = [args.only] if args.only else ["ingest", "get"]
+    parts = [part for part in PARTS if part in args.only] if args.only else PARTS
     engines = [args.db] if args.db else ["postgres", "sqlite"]
-    report.heading("Leadline benchmark: Leads API v4")
+    report.heading("Leadline benchmark: Leads API v4, dialer, webhooks")
     report.note(
         f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; server settings {SETTINGS_MODULE} (DEBUG off, "
@@ -178,7 +274,15 @@ def main(argv: list[str] | None = None) -> int:
     report.note(
         f"sizes: ingest {ingest_size(args.scale):,} leads, "
         f"read campaign {campaign_size(args.scale):,} leads, "
-        f"{args.requests} timed requests per GET case (scale {args.scale:g})"
+        f"{args.requests} timed requests per GET case; claim queue "
+        f"{queue_size('postgres', args.scale):,} leads on PostgreSQL, "
+        f"{queue_size('sqlite', args.scale):,} on SQLite, {args.claimers} claimers x "
+        f"{args.claims} claims ({claims_per_claimer('sqlite', args.claims)} on SQLite); "
+        f"simulate {simulate_size('postgres', args.scale):,} leads "
+        f"({simulate_size('sqlite', args.scale):,} on SQLite) with {args.sim_reps} reps; "
+        f"{deliveries_size('postgres', args.scale):,} webhook deliveries "
+        f"({deliveries_size('sqlite', args.scale):,} on SQLite), "
+        f"delay over {args.delay_leads} leads (scale {args.scale:g})"
     )
     busy = background_load()
     report.note(

@@ -127,12 +127,22 @@ class Database:
             return
         self._dropped = True
         if self.is_postgres:
-            with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(self.name)
-                    )
-                )
+            # A server restarting (another program on a shared machine) refuses connections
+            # for a few seconds: retry for a minute rather than leave the database behind.
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                        conn.execute(
+                            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                                sql.Identifier(self.name)
+                            )
+                        )
+                    return
+                except psycopg.OperationalError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(2)
         # A SQLite file lives in the run's temporary directory, removed with it.
 
 
@@ -158,6 +168,16 @@ def create_postgres(admin_url: str) -> Database:
 def create_sqlite(workdir: Path) -> Database:
     path = workdir / "bench.sqlite3"
     return Database("sqlite", f"sqlite:///{path}", "SQLite", path=path)
+
+
+def database_from_url(url: str) -> Database:
+    """The Database a child process was handed as DATABASE_URL (it never drops it)."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = Path(url.removeprefix("sqlite:///"))
+        return Database("sqlite", url, "SQLite", path=path, _dropped=True)
+    _require_loopback(url)
+    return Database("postgresql", url, "PostgreSQL", name=parts.path.lstrip("/"), _dropped=True)
 
 
 def server_env(database: Database, workdir: Path) -> dict[str, str]:

@@ -32,6 +32,10 @@ INSERT_COLUMNS = (
     "created_at",
     "updated_at",
     "lead_responses",
+    "queue_class",
+    "priority",
+    "due_at",
+    "attempts_count",
 )
 
 
@@ -67,6 +71,10 @@ def raw_batches(db: Database, leads: list[dict], campaign_pk: int) -> list[list[
             now,
             now,
             "{}",
+            2,  # Lead.QueueClass.NEW: due at once, as the service queues them
+            0,
+            now,
+            0,
         )
         for lead in leads
     ]
