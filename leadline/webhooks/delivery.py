@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from leadline.accounts import ratelimit
@@ -221,18 +222,20 @@ def outcomes_record(outcomes: list[Outcome], *, now: datetime | None = None) -> 
         )
         succeeded_endpoints: set[int] = set()
         failed_endpoints: dict[int, WebhookEndpoint] = {}
+        succeeded_ids: list[int] = []
         for outcome in outcomes:
             delivery = deliveries.get(outcome.delivery_id)
             if delivery is None:
+                continue
+            if outcome.succeeded and delivery.status == Delivery.Status.PENDING:
+                # The common case, recorded for the whole batch in one UPDATE below.
+                succeeded_ids.append(delivery.pk)
+                succeeded_endpoints.add(delivery.endpoint_id)
                 continue
             delivery.attempts_count += 1
             delivery.lease_expires_at = None
             if delivery.status != Delivery.Status.PENDING:
                 pass  # cancelled by an erasure while in flight: leave it cancelled
-            elif outcome.succeeded:
-                delivery.status = Delivery.Status.SUCCEEDED
-                delivery.delivered_at = now
-                succeeded_endpoints.add(delivery.endpoint_id)
             else:
                 failed_endpoints[delivery.endpoint_id] = delivery.endpoint
                 if outcome.status_code == 410:
@@ -245,13 +248,14 @@ def outcomes_record(outcomes: list[Outcome], *, now: datetime | None = None) -> 
                 else:
                     delivery.next_attempt_at = now + timedelta(seconds=delay)
             delivery.save(
-                update_fields=[
-                    "attempts_count",
-                    "lease_expires_at",
-                    "status",
-                    "delivered_at",
-                    "next_attempt_at",
-                ]
+                update_fields=["attempts_count", "lease_expires_at", "status", "next_attempt_at"]
+            )
+        if succeeded_ids:
+            Delivery.objects.filter(pk__in=succeeded_ids).update(
+                status=Delivery.Status.SUCCEEDED,
+                delivered_at=now,
+                attempts_count=F("attempts_count") + 1,
+                lease_expires_at=None,
             )
         if succeeded_endpoints:
             WebhookEndpoint.objects.filter(pk__in=succeeded_endpoints).update(
