@@ -98,6 +98,7 @@ def lead_claim(
         for campaign in campaigns:
             candidate = _candidates(campaign, now).first()
             if candidate is not None and (best is None or _queue_key(candidate) < _queue_key(best)):
+                candidate.campaign = campaign  # already loaded: no query inside the lock
                 best = candidate
         if best is None:
             return None
