@@ -27,26 +27,11 @@ from . import report
 from .agent import FINAL_OUTCOME
 from .infra import ROOT, Database, Server
 from .infra import leadline as run_leadline
-from .ingest import make_leads
+from .ingest import INSERT_COLUMNS, make_leads
 from .measure import HttpClient, Latencies
 
 CLAIM_TARGET_P99_MS = 50
 REP_PREFIX = "bench-claimer"
-QUEUE_COLUMNS = (
-    "campaign_id",
-    "lead_id",
-    "phone_number",
-    "contact_name",
-    "custom_fields",
-    "status",
-    "created_at",
-    "updated_at",
-    "lead_responses",
-    "queue_class",
-    "priority",
-    "due_at",
-    "attempts_count",
-)
 NEW = 2  # Lead.QueueClass.NEW
 
 
@@ -96,7 +81,7 @@ def seed_queue(db: Database, campaign_pk: int, count: int) -> float:
                 0,
             )
 
-    columns = ", ".join(QUEUE_COLUMNS)
+    columns = ", ".join(INSERT_COLUMNS)
     conn = db.connect()
     try:
         if db.is_postgres:
@@ -107,7 +92,7 @@ def seed_queue(db: Database, campaign_pk: int, count: int) -> float:
                     copy.write_row(row)
         else:
             conn.execute("BEGIN IMMEDIATE")
-            marks = ", ".join(["?"] * len(QUEUE_COLUMNS))
+            marks = ", ".join(["?"] * len(INSERT_COLUMNS))
             conn.executemany(f"INSERT INTO leads_lead ({columns}) VALUES ({marks})", rows())
         conn.execute(
             db.sql(
