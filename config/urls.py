@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v4/", api.urls),
     path("recordings/<uuid:reference>/", dialer_views.recording, name="recording"),
     path("console/", include("leadline.console.urls")),
+    path("voice/dashboard/", include("leadline.dashboard.urls")),
 ]
 
 handler400 = views.bad_request

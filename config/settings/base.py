@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "leadline.webhooks",
     "leadline.worker",
     "leadline.console",
+    "leadline.dashboard",
+    # Throttles repeated failed logins (dashboard, console, admin) across processes.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -55,7 +58,26 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username/address is refused before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock a username from one address after 5 failures in a row, for 15 minutes; a success
+# resets the count. Attempts live in the database, so every process shares them.
+AXES_FAILURE_LIMIT = int(os.environ.get("LEADLINE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "dashboard/locked.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The client address as the API's limiter sees it (X-Forwarded-For only behind trusted proxies),
+# so nobody escapes a lockout by sending their own X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "leadline.core.middleware.client_address"
 
 ROOT_URLCONF = "config.urls"
 # The rep console is the only page that signs people in so far.
@@ -75,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "leadline.dashboard.context_processors.banners",
             ],
         },
     },

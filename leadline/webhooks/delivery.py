@@ -21,7 +21,13 @@ from django.utils import timezone
 
 from leadline.accounts import ratelimit
 
-from .models import Delivery, DeliveryAttempt, WebhookEndpoint
+from .models import (
+    DISABLED_FAILING,
+    DISABLED_GONE,
+    Delivery,
+    DeliveryAttempt,
+    WebhookEndpoint,
+)
 from .services import endpoint_secrets
 from .signing import signature_header
 from .urls_guard import GuardedResolver
@@ -240,7 +246,7 @@ def outcomes_record(outcomes: list[Outcome], *, now: datetime | None = None) -> 
                 failed_endpoints[delivery.endpoint_id] = delivery.endpoint
                 if outcome.status_code == 410:
                     WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(
-                        enabled=False, disabled_reason="The endpoint answered 410 Gone."
+                        enabled=False, disabled_reason=DISABLED_GONE
                     )
                 delay = _next_delay(delivery.attempts_count, outcome.retry_after)
                 if delay is None:
@@ -271,7 +277,7 @@ def outcomes_record(outcomes: list[Outcome], *, now: datetime | None = None) -> 
             elif endpoint.failing_since < now - DISABLE_AFTER_FAILING:
                 WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
                     enabled=False,
-                    disabled_reason="No successful delivery for 5 days; fix it and re-enable.",
+                    disabled_reason=DISABLED_FAILING,
                 )
 
 

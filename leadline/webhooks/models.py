@@ -38,6 +38,13 @@ class Event(models.Model):
         return f"{self.type} #{self.pk}"
 
 
+# Reasons the platform writes when it disables an endpoint by itself; the dashboard shows a
+# banner for these (a person who disabled an endpoint already knows).
+DISABLED_GONE = "The endpoint answered 410 Gone."
+DISABLED_FAILING = "No successful delivery for 5 days; fix it and re-enable."
+AUTO_DISABLE_REASONS = (DISABLED_GONE, DISABLED_FAILING)
+
+
 def default_event_types() -> list[str]:
     return [Event.Type.LEAD_PROCESSED.value]
 
