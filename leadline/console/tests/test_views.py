@@ -515,7 +515,7 @@ def test_figures_are_the_reps_own_for_the_local_day(rep, make_leads, sim, open_c
 
 
 def test_htmx_and_css_are_served(client):
-    for name in ("htmx.min.js", "console.css"):
-        response = client.get(f"/static/console/{name}")
+    for name in ("vendor/htmx.min.js", "console/console.css", "dashboard/dashboard.css"):
+        response = client.get(f"/static/{name}")
         assert response.status_code == 200, name
         assert int(response["Content-Length"]) > 1000, name
