@@ -4,47 +4,20 @@ Skipped only when Chromium or Playwright is missing on a developer's machine; un
 CI set) that is a failure instead. Screenshots go to test-artifacts/screenshots/.
 """
 
-import os
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, LiveServer, leadline
+from conftest import LiveServer, leadline
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, browser_or_skip
 from tests.helpers import bootstrap, create_leads
 
 pytestmark = pytest.mark.live
 
-CHROMIUM = os.environ.get("LEADLINE_CHROMIUM", "/usr/bin/chromium")
-# The closed network stalls Chromium's background fetches; Playwright cannot fetch browsers.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 NUMBER = re.compile(r"[\s\-./()]*".join("98765000") + r"[\s\-./()]*\d[\s\-./()]*\d")
 OBJECTIVE = "Connected : Objective Met"
 CALLBACK = "Callback Requested"
-
-
-def browser_or_skip():
-    """Playwright's sync API, or skip (fail under CI) when it or Chromium is missing."""
-    problem = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = "the playwright package is not installed (pip install -e '.[dev]')"
-        sync_playwright = None
-    if problem is None and not Path(CHROMIUM).exists():
-        problem = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
-    if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {problem}")
-        pytest.skip(problem)
-    return sync_playwright
 
 
 @pytest.fixture
