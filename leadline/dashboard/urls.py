@@ -4,38 +4,13 @@ Each area keeps its own URL list, prefixed there, and every name lives in the on
 `dashboard` namespace, so templates say `{% url 'dashboard:integrations' %}`.
 """
 
-from django.urls import path, register_converter
+from django.urls import path
 
-from . import auth, views
+# `converters` registers the path converters that the area URL lists below use.
+from . import auth, converters, views  # noqa: F401
 from .campaigns.urls import urlpatterns as campaign_urls
 from .integrations.urls import urlpatterns as integration_urls
 from .transfers.urls import urlpatterns as transfer_urls
-
-
-class PkConverter:
-    # At most 18 digits: always inside a 64-bit integer column, so a silly id is a 404,
-    # never a database overflow.
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-class PublicIdConverter:
-    regex = "[0-9A-Za-z]{1,12}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(PkConverter, "dash_pk")
-register_converter(PublicIdConverter, "dash_campaign")
 
 app_name = "dashboard"
 urlpatterns = [
