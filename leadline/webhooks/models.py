@@ -23,9 +23,12 @@ class Event(models.Model):
         LEAD_CONVERTED = "lead.converted", "Lead converted"
         LEAD_DISABLED = "lead.disabled", "Lead disabled"
         LEAD_ERASED = "lead.erased", "Lead erased"
+        # Sent on request from the dashboard to one endpoint only; nobody subscribes to it.
+        WEBHOOK_TEST = "webhook.test", "Test event"
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    # Null only for a test event sent to an endpoint of all the business's campaigns.
+    campaign = models.ForeignKey(Campaign, null=True, on_delete=models.CASCADE, related_name="+")
     lead = models.ForeignKey(Lead, null=True, on_delete=models.SET_NULL, related_name="events")
     type = models.CharField(max_length=32, choices=Type.choices)
     payload = models.JSONField()
@@ -43,6 +46,15 @@ class Event(models.Model):
 DISABLED_GONE = "The endpoint answered 410 Gone."
 DISABLED_FAILING = "No successful delivery for 5 days; fix it and re-enable."
 AUTO_DISABLE_REASONS = (DISABLED_GONE, DISABLED_FAILING)
+
+
+# What an endpoint may subscribe to (the test event goes only where it is sent).
+SUBSCRIBABLE_TYPES = (
+    Event.Type.LEAD_PROCESSED,
+    Event.Type.LEAD_CONVERTED,
+    Event.Type.LEAD_DISABLED,
+    Event.Type.LEAD_ERASED,
+)
 
 
 def default_event_types() -> list[str]:
@@ -93,8 +105,10 @@ class Delivery(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    # Indexed by `delivery_endpoint_recent_idx` (endpoint, id) instead of on its own: that one
+    # index serves the foreign key and the dashboard's newest-first page of an endpoint.
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     # The Standard Webhooks `webhook-id`: the same on every retry, so receivers can dedupe.
     message_id = models.CharField(
@@ -117,7 +131,8 @@ class Delivery(models.Model):
                 fields=["next_attempt_at", "id"],
                 name="delivery_due_idx",
                 condition=Q(status="pending"),
-            )
+            ),
+            models.Index(fields=["endpoint", "id"], name="delivery_endpoint_recent_idx"),
         ]
 
     def __str__(self) -> str:

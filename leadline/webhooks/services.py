@@ -14,7 +14,7 @@ from leadline.core import crypto
 from leadline.core.errors import BadRequest, NotFound
 from leadline.leads.models import Lead
 
-from .models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
+from .models import SUBSCRIBABLE_TYPES, Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from .signing import secret_generate
 from .urls_guard import url_check
 
@@ -30,7 +30,7 @@ class NewEndpoint:
 
 def _event_types(types: list[str] | None) -> list[str]:
     types = types or [Event.Type.LEAD_PROCESSED.value]
-    unknown = set(types) - set(Event.Type.values)
+    unknown = set(types) - {t.value for t in SUBSCRIBABLE_TYPES}
     if unknown:
         raise BadRequest(f"Unknown event types: {', '.join(sorted(unknown))}.")
     return sorted(set(types))
@@ -56,6 +56,37 @@ def endpoint_create(
             event_types=_event_types(event_types),
         )
     return NewEndpoint(endpoint, secret)
+
+
+def endpoint_update(
+    *,
+    endpoint: WebhookEndpoint,
+    url: str,
+    campaign: Campaign | None,
+    event_types: list[str],
+) -> WebhookEndpoint:
+    """Change where an endpoint points and what it hears; its secret and history stay."""
+    if campaign is not None and campaign.business_id != endpoint.business_id:
+        raise NotFound("Campaign not found.")
+    url = url_check(url)
+    event_types = _event_types(event_types)
+    with transaction.atomic():
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            url=url, campaign=campaign, event_types=event_types
+        )
+    endpoint.url, endpoint.campaign, endpoint.event_types = url, campaign, event_types
+    return endpoint
+
+
+def endpoint_enable(*, endpoint: WebhookEndpoint) -> None:
+    """Turn an endpoint back on after a fix: its failing run starts over.
+
+    Without clearing `failing_since`, the first failure after re-enabling an endpoint that
+    failed for 5 days would disable it again at once.
+    """
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        enabled=True, disabled_reason="", failing_since=None
+    )
 
 
 def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
@@ -101,6 +132,45 @@ def _fan_out(events: list[Event], endpoints: list[WebhookEndpoint]) -> None:
         for event in events
         for endpoint in endpoints
     )
+
+
+def _test_payload(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """A GET result item with obviously fake data, so a receiver can test its parsing too."""
+    now = timezone.now().replace(microsecond=0)
+    return {
+        "phone_number": "+910000000000",
+        "lead_id": "test-lead-0000",
+        "latest_recording_url": None,
+        "campaign_id": endpoint.campaign.public_id if endpoint.campaign else "TEST00",
+        "latest_called_at": (now - timedelta(minutes=5)).isoformat(),
+        "lead_outcome": "Connected : Objective Met",
+        "processed_at": now.isoformat(),
+        "contact_name": "Test Lead (sample, not a real person)",
+        "created_at": (now - timedelta(hours=1)).isoformat(),
+        "lead_responses": {"interested": "yes", "notes": "A test event from the dashboard."},
+    }
+
+
+def endpoint_send_test(*, endpoint: WebhookEndpoint) -> Delivery:
+    """A signed `webhook.test` event to this endpoint only, through the outbox and the worker.
+
+    The delivery is created directly rather than fanned out: another endpoint of the business
+    must not receive someone's test. It is retried like any delivery.
+    """
+    if not endpoint.enabled:
+        raise BadRequest("Enable the endpoint before sending it a test event.")
+    with transaction.atomic():
+        event = Event.objects.create(
+            business_id=endpoint.business_id,
+            campaign=endpoint.campaign,
+            lead=None,
+            type=Event.Type.WEBHOOK_TEST,
+            payload=_test_payload(endpoint),
+        )
+        delivery = Delivery.objects.create(
+            event=event, endpoint=endpoint, next_attempt_at=timezone.now()
+        )
+    return delivery
 
 
 def event_record(*, lead: Lead, type: str, payload: dict[str, Any]) -> Event:
@@ -164,12 +234,19 @@ def delivery_redeliver(*, delivery: Delivery) -> None:
     )
 
 
-def deliveries_redeliver_failed(*, since: datetime, business: Business | None = None) -> int:
+def deliveries_redeliver_failed(
+    *,
+    since: datetime,
+    business: Business | None = None,
+    endpoint: WebhookEndpoint | None = None,
+) -> int:
     deliveries = Delivery.objects.filter(
         status=Delivery.Status.FAILED, created_at__gte=since
     ).exclude(event__payload={"erased": True})
     if business is not None:
         deliveries = deliveries.filter(endpoint__business=business)
+    if endpoint is not None:
+        deliveries = deliveries.filter(endpoint=endpoint)
     return deliveries.update(
         status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), lease_expires_at=None
     )

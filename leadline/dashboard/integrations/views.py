@@ -1,11 +1,284 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+"""The integrations page: API tokens and webhook endpoints of the signed-in client's business.
 
-from leadline.dashboard.auth import client_required
+Thin views: a form parses, one service or selector acts, and the page is rendered or the
+browser redirected (POST, then redirect, for every change). Everything is looked up within
+`request.business`, so another business's token, endpoint or delivery is a 404.
+
+Secrets (a new API token, an endpoint's signing secrets) appear only in the response to the
+POST that created or revealed them, marked `no-store`: never in a URL, a stored message, the
+session or a log line.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from leadline.accounts import selectors as account_selectors
+from leadline.accounts import services as account_services
+from leadline.core.errors import ApiError, NotFound
+from leadline.dashboard.auth import client_required, is_htmx
+from leadline.webhooks import selectors, services
+from leadline.webhooks.models import WebhookEndpoint
+
+from .forms import DeliveriesFilterForm, EndpointForm, RedeliverFailedForm, TokenCreateForm
+
+SECTION = "integrations"
+
+
+def _render(request, template, context=None, *, status=200, secret=False) -> HttpResponse:
+    response = render(request, template, {"section": SECTION, **(context or {})}, status=status)
+    if secret:
+        # Not in the browser's cache, nor any proxy's: back/forward must not show it again.
+        add_never_cache_headers(response)
+    return response
+
+
+def _found(lookup, **kwargs):
+    """A selector's result, or a 404 page (the same for unknown and another business's)."""
+    try:
+        return lookup(**kwargs)
+    except NotFound:
+        raise Http404 from None
+
+
+def _endpoint(request: HttpRequest, pk: int) -> WebhookEndpoint:
+    return _found(selectors.endpoint_get, business=request.business, pk=pk)
+
+
+def _to_endpoint(pk: int) -> HttpResponse:
+    return redirect("dashboard:integrations_endpoint", pk=pk)
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def _overview(request: HttpRequest, *, token_form=None, status=200) -> HttpResponse:
+    context = {
+        "tokens": account_selectors.api_tokens_for_business(business=request.business),
+        "token_form": token_form or TokenCreateForm(),
+        "endpoints": selectors.endpoints_for_business(business=request.business),
+    }
+    return _render(request, "dashboard/integrations/index.html", context, status=status)
 
 
 @client_required
 @require_GET
 def integrations(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/placeholder.html", {"section": "integrations"})
+    return _overview(request)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+@client_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = TokenCreateForm(request.POST)
+    if not form.is_valid():
+        return _overview(request, token_form=form, status=400)
+    issued = account_services.api_token_create(
+        business=request.business, name=form.cleaned_data["name"]
+    )
+    # Rendered in this response, not redirected to: the secret exists nowhere else.
+    context = {"token": issued.token, "secret": issued.secret}
+    return _render(
+        request, "dashboard/integrations/token_created.html", context, status=201, secret=True
+    )
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation (works without JavaScript); POST revokes."""
+    token = _found(account_selectors.api_token_get, business=request.business, pk=pk)
+    if request.method == "GET":
+        return _render(request, "dashboard/integrations/token_revoke.html", {"token": token})
+    account_services.api_token_revoke(prefix=token.prefix, business=request.business)
+    messages.success(
+        request, f"Token {token.name or token.prefix} is revoked; calls with it get 403."
+    )
+    return redirect("dashboard:integrations")
+
+
+# --- webhook endpoints ----------------------------------------------------------------------
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def endpoint_create(request: HttpRequest) -> HttpResponse:
+    business = request.business
+    if request.method == "GET":
+        form = EndpointForm(business=business)
+        return _render(request, "dashboard/integrations/endpoint_form.html", {"form": form})
+    form = EndpointForm(request.POST, business=business)
+    if not form.is_valid():
+        return _render(
+            request, "dashboard/integrations/endpoint_form.html", {"form": form}, status=400
+        )
+    try:
+        created = services.endpoint_create(
+            business=business,
+            url=form.cleaned_data["url"],
+            campaign=form.cleaned_data["campaign"],
+            event_types=form.cleaned_data["event_types"],
+        )
+    except ApiError as exc:  # the URL's DNS answer changed since the form checked it, say
+        form.add_error(None, exc.detail)
+        return _render(
+            request, "dashboard/integrations/endpoint_form.html", {"form": form}, status=400
+        )
+    context = {"endpoint": created.endpoint, "secrets": [created.secret], "created": True}
+    return _render(
+        request, "dashboard/integrations/endpoint_secret.html", context, status=201, secret=True
+    )
+
+
+@client_required
+@require_GET
+def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    filters = DeliveriesFilterForm(request.GET)
+    status = 200
+    if filters.is_valid():
+        page = selectors.endpoint_deliveries_page(
+            endpoint=endpoint,
+            before=filters.cleaned_data["before"],
+            status=filters.cleaned_data["status"] or None,
+        )
+    else:
+        page, status = None, 400
+    context = {
+        "endpoint": endpoint,
+        "filters": filters,
+        "page": page,
+        "redeliver_form": RedeliverFailedForm(),
+    }
+    if is_htmx(request) and request.headers.get("HX-Target") == "deliveries":
+        # "Refresh" and "Older" swap only the list.
+        return _render(request, "dashboard/integrations/_deliveries.html", context, status=status)
+    return _render(request, "dashboard/integrations/endpoint.html", context, status=status)
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def endpoint_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    business = request.business
+    if request.method == "GET":
+        initial = {
+            "url": endpoint.url,
+            "campaign": endpoint.campaign.public_id if endpoint.campaign else "",
+            "event_types": endpoint.event_types,
+        }
+        form = EndpointForm(initial=initial, business=business)
+        context = {"form": form, "endpoint": endpoint}
+        return _render(request, "dashboard/integrations/endpoint_form.html", context)
+    form = EndpointForm(request.POST, business=business)
+    context = {"form": form, "endpoint": endpoint}
+    if form.is_valid():
+        try:
+            services.endpoint_update(
+                endpoint=endpoint,
+                url=form.cleaned_data["url"],
+                campaign=form.cleaned_data["campaign"],
+                event_types=form.cleaned_data["event_types"],
+            )
+        except ApiError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, "Endpoint saved.")
+            return _to_endpoint(endpoint.pk)
+    return _render(request, "dashboard/integrations/endpoint_form.html", context, status=400)
+
+
+@client_required
+@require_POST
+def endpoint_disable(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    if endpoint.enabled:
+        services.endpoint_disable(endpoint=endpoint, reason="Disabled on the dashboard.")
+        messages.success(request, "Endpoint disabled: nothing is sent to it until re-enabled.")
+    return _to_endpoint(endpoint.pk)
+
+
+@client_required
+@require_POST
+def endpoint_enable(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    services.endpoint_enable(endpoint=endpoint)
+    messages.success(request, "Endpoint enabled: pending deliveries go out again.")
+    return _to_endpoint(endpoint.pk)
+
+
+@client_required
+@require_POST
+def endpoint_secret(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reveal the signing secrets in use: a POST, so no link, prefetch or crawler shows them."""
+    endpoint = _endpoint(request, pk)
+    context = {"endpoint": endpoint, "secrets": services.endpoint_secrets(endpoint)}
+    return _render(request, "dashboard/integrations/endpoint_secret.html", context, secret=True)
+
+
+@client_required
+@require_POST
+def endpoint_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    services.endpoint_rotate_secret(endpoint=endpoint)
+    endpoint.refresh_from_db()
+    context = {
+        "endpoint": endpoint,
+        "secrets": services.endpoint_secrets(endpoint),
+        "rotated": True,
+    }
+    return _render(request, "dashboard/integrations/endpoint_secret.html", context, secret=True)
+
+
+@client_required
+@require_POST
+def endpoint_test(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    try:
+        services.endpoint_send_test(endpoint=endpoint)
+    except ApiError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(
+            request, "Test event queued (webhook.test); it appears below once the worker sends it."
+        )
+    return _to_endpoint(endpoint.pk)
+
+
+@client_required
+@require_POST
+def delivery_redeliver(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    delivery = _found(selectors.delivery_get, endpoint=endpoint, pk=delivery_pk)
+    try:
+        services.delivery_redeliver(delivery=delivery)
+    except ApiError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Delivery {delivery.message_id} queued again.")
+    return _to_endpoint(endpoint.pk)
+
+
+@client_required
+@require_POST
+def deliveries_redeliver_failed(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    form = RedeliverFailedForm(request.POST)
+    if not form.is_valid():
+        context = {
+            "endpoint": endpoint,
+            "filters": DeliveriesFilterForm(),
+            "page": selectors.endpoint_deliveries_page(endpoint=endpoint),
+            "redeliver_form": form,
+        }
+        return _render(request, "dashboard/integrations/endpoint.html", context, status=400)
+    count = services.deliveries_redeliver_failed(
+        since=form.cleaned_data["since"], business=request.business, endpoint=endpoint
+    )
+    messages.success(request, f"{count} failed deliveries queued again.")
+    return _to_endpoint(endpoint.pk)
