@@ -1,42 +1,249 @@
+"""Operator console for tenants, people and API tokens (staff only, like all of /admin/)."""
+
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.utils import timezone
+
+from leadline.campaigns.models import Campaign
+from leadline.core.admin_helpers import count_of
+from leadline.core.errors import ApiError
+from leadline.leads.phones import normalize_indian_phone
 
 from .models import ApiToken, Business, User
+from .services import api_token_revoke
 
 
 @admin.register(Business)
 class BusinessAdmin(admin.ModelAdmin):
-    list_display = ("name", "is_active", "rate_limit_per_minute", "created_at")
-    list_filter = ("is_active",)
+    list_display = (
+        "name",
+        "is_active",
+        "rate_limit_per_minute",
+        "campaigns_count",
+        "users_count",
+        "active_tokens_count",
+        "created_at",
+    )
+    list_filter = ("is_active", "created_at")
     search_fields = ("name",)
+    fields = ("name", "is_active", "rate_limit_per_minute", "created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                campaigns_count=count_of(Campaign.objects.all(), "business"),
+                users_count=count_of(User.objects.all(), "business"),
+                active_tokens_count=count_of(
+                    ApiToken.objects.filter(revoked_at__isnull=True), "business"
+                ),
+            )
+        )
+
+    @admin.display(description="campaigns", ordering="campaigns_count")
+    def campaigns_count(self, obj):
+        return obj.campaigns_count
+
+    @admin.display(description="users", ordering="users_count")
+    def users_count(self, obj):
+        return obj.users_count
+
+    @admin.display(description="active tokens", ordering="active_tokens_count")
+    def active_tokens_count(self, obj):
+        return obj.active_tokens_count
+
+
+class CampaignChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.public_id})"
+
+
+def rep_fields_clean(form, cleaned_data, campaigns):
+    """The rules every rep shares: a business, a dialable phone, campaigns of that business only.
+
+    Used by the user form (its campaigns) and mirrored by the campaign form (its reps).
+    """
+    role = cleaned_data.get("role")
+    business = cleaned_data.get("business")
+    if role == User.Role.REP:
+        if business is None:
+            form.add_error("business", "A rep belongs to a business.")
+        if not cleaned_data.get("phone_number") and "phone_number" not in form.errors:
+            form.add_error("phone_number", "A rep needs their own phone: calls ring it first.")
+    if campaigns:
+        if role != User.Role.REP:
+            form.add_error("campaigns", "Only reps are assigned to campaigns.")
+        foreign = [c for c in campaigns if business is None or c.business_id != business.pk]
+        if foreign:
+            form.add_error(
+                "campaigns",
+                "These campaigns belong to another business: "
+                + ", ".join(c.public_id for c in foreign)
+                + ". A rep only works campaigns of its own business.",
+            )
+
+
+class LeadlineUserFormMixin:
+    """Role, business and the rep's own phone (normalised to E.164, as `leadline rep add`)."""
+
+    def clean_phone_number(self):
+        value = self.cleaned_data.get("phone_number", "")
+        if not value:
+            return ""
+        phone = normalize_indian_phone(value)
+        if phone is None:
+            raise forms.ValidationError("Not a valid Indian phone number.")
+        return phone
+
+
+class UserAddForm(LeadlineUserFormMixin, DjangoUserAdmin.add_form):
+    class Meta(DjangoUserAdmin.add_form.Meta):
+        model = User
+        fields = ("username", "business", "role", "phone_number")
+
+    def clean(self):
+        cleaned_data = super().clean()
+        rep_fields_clean(self, cleaned_data, [])
+        return cleaned_data
+
+
+class UserChangeForm(LeadlineUserFormMixin, DjangoUserAdmin.form):
+    # Campaign.reps seen from the rep's side; saved in UserAdmin.save_related.
+    campaigns = CampaignChoiceField(
+        queryset=Campaign.objects.none(),
+        required=False,
+        widget=FilteredSelectMultiple("campaigns", is_stacked=False),
+        help_text="Campaigns this rep works; only its own business's campaigns are offered "
+        "(after changing the business, save first, then pick campaigns).",
+    )
+
+    class Meta(DjangoUserAdmin.form.Meta):
+        model = User
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        business_id = self.instance.business_id
+        field = self.fields["campaigns"]
+        field.queryset = Campaign.objects.filter(business_id=business_id).order_by("name")
+        if self.instance.pk and business_id:
+            field.initial = list(self.instance.rep_campaigns.values_list("pk", flat=True))
+        else:
+            field.initial = []
+
+    def clean(self):
+        cleaned_data = super().clean()
+        rep_fields_clean(self, cleaned_data, list(cleaned_data.get("campaigns") or []))
+        return cleaned_data
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "business", "role", "is_staff", "is_active")
-    list_filter = ("role", "is_staff", "is_active")
+    form = UserChangeForm
+    add_form = UserAddForm
+    list_display = (
+        "username",
+        "email",
+        "business",
+        "role",
+        "campaigns_count",
+        "is_staff",
+        "is_active",
+        "last_login",
+    )
+    list_filter = ("role", "business", "is_active", "is_staff", "is_superuser")
     list_select_related = ("business",)
-    search_fields = ("username", "email", "business__name")
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Leadline", {"fields": ("business", "role")}))
+    search_fields = ("username", "email", "first_name", "last_name", "business__name")
+    autocomplete_fields = ("business",)
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Leadline", {"fields": ("business", "role", "phone_number", "campaigns")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                    "business",
+                    "role",
+                    "phone_number",
+                ),
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        assignments = Campaign.reps.through.objects.all()
+        return super().get_queryset(request).annotate(campaigns_count=count_of(assignments, "user"))
+
+    @admin.display(description="campaigns", ordering="campaigns_count")
+    def campaigns_count(self, obj):
+        return obj.campaigns_count
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if "campaigns" in form.cleaned_data:
+            form.instance.rep_campaigns.set(form.cleaned_data["campaigns"])
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("active", "Active"), ("revoked", "Revoked"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens can be looked at and revoked, never created or revealed here."""
+    """Tokens can be looked at, renamed and revoked; never created, revealed or deleted here.
 
-    list_display = ("prefix", "name", "business", "created_at", "last_used_at", "revoked_at")
-    list_filter = ("revoked_at",)
+    Creation stays with the dashboard and `leadline token`, the only places the secret is
+    shown (once). Deleting is refused: a revoked row is the record of who had API access
+    and when it was last used, and revoking already cuts access.
+    """
+
+    list_display = ("business", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = (RevokedFilter, "business", "created_at", "last_used_at")
     list_select_related = ("business",)
     search_fields = ("prefix", "name", "business__name")
-    readonly_fields = ("business", "name", "prefix", "created_at", "last_used_at", "revoked_at")
-    exclude = ("token_hash",)
+    # Only these fields exist for the admin: the hash is never a field, shown or searched.
+    fields = ("business", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("business", "prefix", "created_at", "last_used_at", "revoked_at")
     actions = ("revoke",)
 
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # The label only: a full save could write back a revocation or last use from before.
+        obj.save(update_fields=["name"])
+
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+        revoked = 0
+        for prefix in queryset.filter(revoked_at__isnull=True).values_list("prefix", flat=True):
+            try:
+                api_token_revoke(prefix=prefix)
+            except ApiError as exc:  # revoked or removed meanwhile
+                self.message_user(request, f"{prefix}: {exc.detail}", messages.WARNING)
+                continue
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)

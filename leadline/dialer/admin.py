@@ -16,10 +16,25 @@ class CallAttemptAdmin(admin.ModelAdmin):
         "duration_seconds",
         "started_at",
     )
-    list_filter = ("telephony_status", "connected", "campaign")
+    list_filter = (
+        "telephony_status",
+        "connected",
+        "discarded",
+        "campaign__business",
+        "campaign",
+        "started_at",
+    )
     list_select_related = ("campaign", "rep")
-    search_fields = ("uuid", "outcome", "rep__username")
+    search_fields = ("uuid", "outcome", "rep__username", "campaign__public_id")
+    ordering = ("-started_at",)
+    show_full_result_count = False  # one row per call: COUNT(*) on every page adds up
     readonly_fields = [f.name for f in CallAttempt._meta.fields]
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # written by the dialer's services only
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the call history backs the lead's attempts count and results
