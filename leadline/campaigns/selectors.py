@@ -1,5 +1,7 @@
 """Reads of campaigns, scoped to a business."""
 
+from django.db.models import prefetch_related_objects
+
 from leadline.accounts.models import Business
 from leadline.core.errors import NotFound
 
@@ -14,4 +16,17 @@ def campaign_get_for_business(*, business: Business, public_id: str) -> Campaign
     campaign = Campaign.objects.filter(business=business, public_id=public_id).first()
     if campaign is None:
         raise NotFound("Campaign not found.")
+    return campaign
+
+
+def campaigns_for_business(*, business: Business) -> list[Campaign]:
+    """The business's campaigns by name (one query; `lead_count` is kept, so no COUNT)."""
+    return list(Campaign.objects.filter(business=business).order_by("name", "pk"))
+
+
+def campaign_config_get_for_business(*, business: Business, public_id: str) -> Campaign:
+    """Like `campaign_get_for_business`, with its script and outcome taxonomy prefetched."""
+    campaign = campaign_get_for_business(business=business, public_id=public_id)
+    # Two queries, whatever the number of questions and outcomes (both ordered by position).
+    prefetch_related_objects([campaign], "questions", "outcomes")
     return campaign

@@ -10,12 +10,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
-from leadline.accounts.models import User
+from leadline.accounts.models import Business, User
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.rules import window_open
 from leadline.core.errors import NotFound
@@ -23,6 +24,7 @@ from leadline.leads.models import Lead
 from leadline.leads.phones import mask_phone
 
 from .models import CallAttempt
+from .recordings import recording_url
 
 # A rep's "today" when none of their campaigns says otherwise.
 DEFAULT_REP_TIMEZONE = "Asia/Kolkata"
@@ -315,3 +317,70 @@ def rep_figures_today(*, rep: User, now: datetime | None = None) -> RepFigures:
         talk_seconds=totals["talk"] or 0,
         day=start.strftime("%a %d %b"),
     )
+
+
+# --- The client dashboard -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """One call to a lead as its client sees it, with a signed URL for the recording."""
+
+    uuid: str
+    started_at: datetime
+    rep_name: str
+    status_label: str
+    seconds: int | None
+    outcome: str
+    connected: bool | None
+    answers: list[tuple[str, str]]
+    recording_url: str | None
+    discarded: bool
+
+    @property
+    def duration(self) -> str:
+        return clock(self.seconds) if self.seconds is not None else "—"
+
+
+def _same_origin(url: str | None) -> str | None:
+    # The player fetches from the origin the page came from (path and query only), so it
+    # works however the dashboard is reached, whatever LEADLINE_PUBLIC_URL says.
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def lead_attempts_for_business(*, business: Business, lead: Lead) -> list[AttemptRow]:
+    """The lead's calls, latest first, in one query (reps joined).
+
+    Answers are labelled by the campaign's script when the caller prefetched it (a question
+    removed since keeps its key as the label). Recording URLs are the same signed, expiring
+    URLs the API hands out, anchored at each call, so a page left open keeps working for at
+    least half the TTL; an erased lead has none (its files are gone). The URLs are relative.
+    """
+    labels = {q.key: q.label for q in lead.campaign.questions.all()}
+    attempts = (
+        CallAttempt.objects.filter(lead=lead, campaign__business=business)
+        .select_related("rep")
+        .order_by("-started_at", "-pk")
+    )
+    return [
+        AttemptRow(
+            uuid=str(attempt.uuid),
+            started_at=attempt.started_at,
+            rep_name=attempt.rep.get_full_name() or attempt.rep.username,
+            status_label=CallAttempt.TelephonyStatus(attempt.telephony_status).label,
+            seconds=attempt.duration_seconds,
+            outcome=attempt.outcome,
+            connected=attempt.connected,
+            answers=[(labels.get(k, k), _display(v)) for k, v in (attempt.answers or {}).items()],
+            recording_url=(
+                _same_origin(recording_url(str(attempt.uuid), anchor=attempt.started_at))
+                if attempt.recording and lead.erased_at is None
+                else None
+            ),
+            discarded=attempt.discarded,
+        )
+        for attempt in attempts
+    ]

@@ -2,15 +2,21 @@
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
+from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
+from leadline.core.errors import NotFound
 from leadline.dialer.recordings import recording_url
 
 from .models import Lead
+from .phones import mask_phone
 
 RESULT_FIELDS = (
     "id",
@@ -132,3 +138,264 @@ def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage
         has_next=query.page < last_page,
         has_previous=query.page > 1,
     )
+
+
+# --- The client dashboard -------------------------------------------------------------------
+#
+# What the dashboard calls a lead's state, from the model's fields. The first five partition a
+# campaign's leads (every lead is in exactly one); "converted" is a flag across live leads.
+#   erased       erased_at is set (a tombstone: nothing personal is left).
+#   processed    live, status "processed": the dialer recorded a final outcome (processed_at
+#                and lead_outcome are set). A processed lead disabled later stays processed:
+#                disabling never takes a result away (see lead_disable_batch).
+#   disabled     live, status "disabled": disabled before it was processed; no more calls.
+#   in_progress  live and either status "in_progress" or queued under an unexpired lease: a rep
+#                holds it (a live call keeps extending the lease), so nobody else may call it.
+#   queued       live, status "queued" and not leased (or the lease ran out): waiting for a rep.
+#   converted    live with converted_at set (the client marked it converted), whatever its
+#                state above.
+LEAD_STATES = {
+    "queued": "Queued",
+    "in_progress": "In progress",
+    "processed": "Processed",
+    "disabled": "Disabled",
+    "erased": "Erased",
+}
+LEAD_FILTERS = {**LEAD_STATES, "converted": "Converted"}
+
+
+def _state_conditions(now: datetime) -> dict[str, Q]:
+    live = Q(erased_at__isnull=True)
+    leased = Q(lease_expires_at__gt=now)
+    not_leased = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    return {
+        "queued": live & Q(status=Lead.Status.QUEUED) & not_leased,
+        "in_progress": live
+        & (Q(status=Lead.Status.IN_PROGRESS) | (Q(status=Lead.Status.QUEUED) & leased)),
+        "processed": live & Q(status=Lead.Status.PROCESSED),
+        "disabled": live & Q(status=Lead.Status.DISABLED),
+        "erased": Q(erased_at__isnull=False),
+        "converted": live & Q(converted_at__isnull=False),
+    }
+
+
+def lead_state(lead: Lead | dict[str, Any], now: datetime | None = None) -> str:
+    """The lead's dashboard state (see LEAD_STATES); the same rules as `_state_conditions`."""
+    now = now or timezone.now()
+
+    def get(name: str) -> Any:
+        return lead[name] if isinstance(lead, dict) else getattr(lead, name)
+
+    if get("erased_at") is not None:
+        return "erased"
+    status = get("status")
+    if status == Lead.Status.QUEUED:
+        lease = get("lease_expires_at")
+        return "in_progress" if lease is not None and lease > now else "queued"
+    return status
+
+
+@dataclass(frozen=True)
+class LeadCounts:
+    total: int
+    queued: int
+    in_progress: int
+    processed: int
+    disabled: int
+    erased: int
+    converted: int
+
+
+def lead_counts(*, campaign: Campaign, now: datetime | None = None) -> LeadCounts:
+    """The campaign's leads by state, in one aggregate query (conditional counts)."""
+    now = now or timezone.now()
+    conditions = _state_conditions(now)
+    totals = Lead.objects.filter(campaign=campaign).aggregate(
+        total=Count("pk"), **{name: Count("pk", filter=q) for name, q in conditions.items()}
+    )
+    return LeadCounts(**totals)
+
+
+def lead_outcome_counts(*, campaign: Campaign) -> list[tuple[str, int]]:
+    """Processed live leads by outcome: the taxonomy's order (zeros included), then any label
+    the taxonomy no longer has (an outcome renamed or removed after leads got it)."""
+    counts = dict(
+        Lead.objects.filter(campaign=campaign, erased_at__isnull=True, processed_at__isnull=False)
+        .values_list("lead_outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    # Uses the prefetched taxonomy when the caller has it (campaign_config_get_for_business).
+    labels = [outcome.label for outcome in campaign.outcomes.all()]
+    rest = sorted((label for label in counts if label not in labels), key=lambda v: v or "")
+    return [(label or "(none)", counts.get(label, 0)) for label in [*labels, *rest]]
+
+
+def lead_processed_per_day(
+    *, campaign: Campaign, days: int = 30, now: datetime | None = None
+) -> list[tuple[date, int]]:
+    """Live leads processed on each of the last `days` days (today included), by the
+    campaign's local calendar, oldest first; days without any are 0."""
+    now = now or timezone.now()
+    zone = ZoneInfo(campaign.timezone)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    # Local midnights, so a day is the campaign's day even across a DST change.
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+    counts = dict(
+        Lead.objects.filter(
+            campaign=campaign,
+            erased_at__isnull=True,
+            processed_at__isnull=False,
+            processed_at__gte=start,
+            processed_at__lt=end,
+        )
+        .annotate(day=TruncDate("processed_at", tzinfo=zone))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [
+        (first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range(days)
+    ]
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    lead_id: str | None = None
+    state: str | None = None  # a key of LEAD_FILTERS
+    outcome: str | None = None
+    processed_from: datetime | None = None  # inclusive
+    processed_until: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    """A lead as the dashboard's table shows it: the number masked, never whole."""
+
+    pk: int
+    lead_id: str | None
+    contact_name: str | None
+    masked_phone: str
+    state: str
+    outcome: str | None
+    attempts: int
+    processed_at: datetime | None
+    converted_at: datetime | None
+    conversion_detail: str | None
+
+    @property
+    def state_label(self) -> str:
+        return LEAD_STATES.get(self.state, self.state)
+
+
+@dataclass(frozen=True)
+class LeadTablePage:
+    rows: list[LeadRow]
+    newer: int | None  # cursor for the page of newer leads (`after`), if there is one
+    older: int | None  # cursor for the page of older leads (`before`), if there is one
+
+
+_TABLE_FIELDS = (
+    "id",
+    "lead_id",
+    "contact_name",
+    "phone_number",
+    "status",
+    "lead_outcome",
+    "attempts_count",
+    "processed_at",
+    "converted_at",
+    "conversion_detail",
+    "erased_at",
+    "lease_expires_at",
+)
+
+
+def _table_filtered(campaign: Campaign, filters: LeadFilters, now: datetime) -> QuerySet[Lead]:
+    leads = Lead.objects.filter(campaign=campaign)
+    if filters.state == "erased":
+        leads = leads.filter(erased_at__isnull=False)
+    else:
+        # Live leads only, which is also the condition of the partial indexes this walks.
+        leads = leads.filter(erased_at__isnull=True)
+        if filters.state:
+            leads = leads.filter(_state_conditions(now)[filters.state])
+    if filters.lead_id is not None:
+        leads = leads.filter(lead_id=filters.lead_id)
+    if filters.outcome is not None:
+        leads = leads.filter(lead_outcome=filters.outcome)
+    if filters.processed_from is not None or filters.processed_until is not None:
+        leads = leads.filter(processed_at__isnull=False)
+        if filters.processed_from is not None:
+            leads = leads.filter(processed_at__gte=filters.processed_from)
+        if filters.processed_until is not None:
+            leads = leads.filter(processed_at__lt=filters.processed_until)
+    return leads
+
+
+def _row(values: dict[str, Any], now: datetime) -> LeadRow:
+    return LeadRow(
+        pk=values["id"],
+        lead_id=values["lead_id"],
+        contact_name=values["contact_name"],
+        masked_phone=mask_phone(values["phone_number"]) if values["phone_number"] else "",
+        state=lead_state(values, now),
+        outcome=values["lead_outcome"],
+        attempts=values["attempts_count"],
+        processed_at=values["processed_at"],
+        converted_at=values["converted_at"],
+        conversion_detail=values["conversion_detail"],
+    )
+
+
+def lead_table_page(
+    *,
+    campaign: Campaign,
+    filters: LeadFilters,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = 50,
+    now: datetime | None = None,
+) -> LeadTablePage:
+    """One page of the campaign's leads, newest first, by keyset on the primary key.
+
+    `before` gives the page of older leads below that pk, `after` the page of newer ones above
+    it; neither gives the newest page. No COUNT and no OFFSET: each page reads at most
+    `size + 1` rows of the live-leads walk index `(campaign, id)` plus one existence probe,
+    however deep the page and however large the campaign.
+    """
+    now = now or timezone.now()
+    leads = _table_filtered(campaign, filters, now)
+    if after is not None:
+        found = list(leads.filter(pk__gt=after).order_by("pk").values(*_TABLE_FIELDS)[: size + 1])
+        newer_exists = len(found) > size
+        found = found[:size][::-1]
+        older_exists = bool(found) and leads.filter(pk__lt=found[-1]["id"]).exists()
+    else:
+        page = leads.filter(pk__lt=before) if before is not None else leads
+        found = list(page.order_by("-pk").values(*_TABLE_FIELDS)[: size + 1])
+        older_exists = len(found) > size
+        found = found[:size]
+        newer_exists = (
+            before is not None and bool(found) and leads.filter(pk__gt=found[0]["id"]).exists()
+        )
+    rows = [_row(values, now) for values in found]
+    return LeadTablePage(
+        rows=rows,
+        newer=rows[0].pk if rows and newer_exists else None,
+        older=rows[-1].pk if rows and older_exists else None,
+    )
+
+
+def lead_get_for_business(*, business: Business, campaign: Campaign, pk: int) -> Lead:
+    """A lead (or the tombstone of one) of the business's campaign; any other is missing."""
+    lead = (
+        Lead.objects.filter(pk=pk, campaign=campaign, campaign__business=business)
+        .select_related("campaign")
+        .first()
+    )
+    if lead is None:
+        raise NotFound("Lead not found.")
+    return lead
