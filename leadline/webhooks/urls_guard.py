@@ -18,7 +18,12 @@ def _private(address: str) -> bool:
 
 def url_check(url: str) -> str:
     """The URL if it is http(s) to a public host (or private ones are allowed), else 400."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        # Reading .port validates it: "h:99999" or "h:x" raise ValueError here, not later.
+        port = parts.port
+    except ValueError:
+        raise BadRequest("The webhook URL is not a valid URL.") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise BadRequest("The webhook URL must be an absolute http or https URL.")
     if parts.username or parts.password:
@@ -26,7 +31,7 @@ def url_check(url: str) -> str:
     if settings.LEADLINE_WEBHOOK_ALLOW_PRIVATE:
         return url
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise BadRequest("The webhook URL's host does not resolve.") from None
     if any(_private(info[4][0]) for info in infos):

@@ -166,6 +166,14 @@ def test_private_urls_are_refused_unless_allowed(campaign, settings):
             services.endpoint_create(business=campaign.business, url=url, campaign=campaign)
 
 
+@pytest.mark.parametrize("allow_private", [True, False])
+@pytest.mark.parametrize("url", ["http://h:99999/x", "http://h:port/x", "http://[::1/x"])
+def test_malformed_urls_are_a_400_not_a_crash(campaign, settings, allow_private, url):
+    settings.LEADLINE_WEBHOOK_ALLOW_PRIVATE = allow_private
+    with pytest.raises(BadRequest):
+        services.endpoint_create(business=campaign.business, url=url, campaign=campaign)
+
+
 def test_secret_is_stored_encrypted_and_rotation_signs_with_both(campaign, endpoint):
     row = WebhookEndpoint.objects.get()
     assert endpoint.secret not in row.secret_encrypted
