@@ -29,6 +29,7 @@ import contextlib
 import http.client
 import multiprocessing
 import os
+import random
 import sys
 import threading
 import time
@@ -182,8 +183,11 @@ def _raw_claimer(rep_pk: int, campaign_pk: int, db):
     return claim, release, lambda: _backend_pid(db, conn), conn.close
 
 
-def _claimer_main(mode, rep_pk, campaign_pk, count, warmup, barrier, results, index) -> None:
+def _claimer_main(
+    mode, rep_pk, campaign_pk, count, warmup, hold_ms, barrier, results, index
+) -> None:
     """One claimer process: warm up, wait for all, then `count` timed claims."""
+    hold = random.Random(index)
     db = database_from_url(os.environ["DATABASE_URL"])
     close = None
     try:
@@ -204,6 +208,9 @@ def _claimer_main(mode, rep_pk, campaign_pk, count, warmup, barrier, results, in
             samples.append((time.perf_counter_ns() - t0) / 1e6)
             if lead is None:
                 raise RuntimeError("the queue ran dry")
+            if hold_ms:
+                # The rep on the call: minutes in real life, compressed here.
+                time.sleep(hold.uniform(0.5, 1.5) * hold_ms / 1000)
             release(lead)
         results.put(
             {
@@ -265,7 +272,17 @@ def cmd_claims(args) -> None:
     children = [
         ctx.Process(
             target=_claimer_main,
-            args=(args.mode, rep, campaign_pk, args.claims, args.warmup, barrier, results, i),
+            args=(
+                args.mode,
+                rep,
+                campaign_pk,
+                args.claims,
+                args.warmup,
+                args.hold_ms,
+                barrier,
+                results,
+                i,
+            ),
             daemon=True,
         )
         for i, rep in enumerate(reps)
@@ -664,6 +681,13 @@ def main(argv: list[str] | None = None) -> None:
     claims.add_argument("--claims", type=int, required=True)
     claims.add_argument("--warmup", type=int, default=1)
     claims.add_argument("--budget", type=float, default=600)
+    claims.add_argument(
+        "--hold-ms",
+        type=float,
+        default=0,
+        help="mean time a claimer holds its lead before releasing it (a compressed call; "
+        "uniform in [0.5, 1.5] x this); 0: back to back",
+    )
     raw = sub.add_parser("raw-work")
     raw.add_argument("--campaign", required=True)
     raw.add_argument("--threads", type=int, required=True)
