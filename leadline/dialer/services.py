@@ -275,6 +275,24 @@ def _responses(lead: Lead) -> dict[str, Any]:
     return merged
 
 
+# What a disposition may change; saving only these keeps the UPDATEs small (no phone number,
+# custom fields or other columns re-sent on every call).
+DISPOSED_FIELDS = ["outcome", "connected", "answers", "callback_at", "disposed_at"]
+LEAD_DISPOSITION_FIELDS = [
+    "latest_recording",
+    "latest_called_at",
+    "leased_by",
+    "lease_expires_at",
+    "queue_class",
+    "due_at",
+    "status",
+    "processed_at",
+    "lead_outcome",
+    "lead_responses",
+    "updated_at",
+]
+
+
 def _release(lead: Lead) -> None:
     lead.leased_by = None
     lead.lease_expires_at = None
@@ -329,7 +347,7 @@ def disposition_submit(
         attempt.answers = cleaned
         attempt.callback_at = callback_at if outcome.effect == Outcome.Effect.CALLBACK else None
         attempt.disposed_at = now
-        attempt.save()
+        attempt.save(update_fields=DISPOSED_FIELDS)
         if attempt.recording:
             lead.latest_recording = str(attempt.uuid)
         lead.latest_called_at = attempt.started_at
@@ -341,11 +359,11 @@ def disposition_submit(
             # rep's hold ran out: keep the record, change nothing else.
             if lead.leased_by_id == rep.pk:
                 _release(lead)
-            lead.save()
+            lead.save(update_fields=LEAD_DISPOSITION_FIELDS)
             return DispositionResult("stopped", lead, attempt)
         state = _apply_outcome(lead, outcome, attempt, now, skip_delays)
         lead.updated_at = now
-        lead.save()
+        lead.save(update_fields=LEAD_DISPOSITION_FIELDS)
         if state == "processed":
             event_record(
                 lead=lead,
