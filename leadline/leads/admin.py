@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Lead
+from .models import Lead, LeadImport
 
 
 @admin.register(Lead)
@@ -29,3 +29,38 @@ class LeadAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # erasure goes through leads.services.lead_erase
+
+
+_IMPORT_HIDDEN = ("file", "original_name", "lease_token")
+
+
+@admin.register(LeadImport)
+class LeadImportAdmin(admin.ModelAdmin):
+    """CSV imports, read-only: counts and state for operators; no file, no report rows."""
+
+    list_display = (
+        "id",
+        "campaign",
+        "status",
+        "total_rows",
+        "error_rows",
+        "imported_rows",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("campaign",)
+    show_full_result_count = False
+    # The stored file, its name and the problem rows may hold personal data; the dashboard
+    # shows them to the client, the admin does not.
+    exclude = _IMPORT_HIDDEN
+    readonly_fields = [f.name for f in LeadImport._meta.fields if f.name not in _IMPORT_HIDDEN]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

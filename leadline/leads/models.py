@@ -1,5 +1,7 @@
 """Leads pushed by clients into campaigns, with the result fields of the Leads API v4."""
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 
@@ -92,3 +94,89 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return f"lead {self.lead_id or '(erased)'} in {self.campaign_id}"
+
+
+def _import_upload_to(instance: "LeadImport", filename: str) -> str:
+    # A random name: the client's file name stays in `original_name`, out of the storage path.
+    return f"lead-imports/{uuid.uuid4().hex}.csv"
+
+
+class LeadImport(models.Model):
+    """A CSV file of leads uploaded from the dashboard, validated and imported by the worker.
+
+    The stored file holds personal data, so it lives only as long as the import is undecided:
+    it is deleted when the import ends (done, failed, cancelled) and undecided imports expire
+    (see leads.imports). Nothing here but the problem rows' lead_ids ever names a lead.
+    """
+
+    class Status(models.TextChoices):
+        VALIDATING = "validating", "Validating"
+        NEEDS_DECISION = "needs_decision", "Needs decision"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    business = models.ForeignKey(
+        "accounts.Business", on_delete=models.CASCADE, related_name="lead_imports"
+    )
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="lead_imports")
+    uploaded_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to=_import_upload_to, max_length=255, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.VALIDATING)
+    # Only the valid rows were asked for (the user's decision); otherwise all or nothing.
+    valid_rows_only = models.BooleanField(default=False)
+
+    total_rows = models.PositiveIntegerField(default=0, help_text="Data rows read so far.")
+    valid_rows = models.PositiveIntegerField(default=0)
+    error_rows = models.PositiveIntegerField(default=0)
+    imported_rows = models.PositiveIntegerField(default=0)
+    # Percent of the file's bytes validated (the row total is unknown until the end).
+    progress = models.PositiveSmallIntegerField(default=0)
+    # A file-level reason (encoding, missing columns, limits); never quotes a cell.
+    failure = models.TextField(blank=True)
+
+    # Worker lease: the worker holding `lease_token` until `lease_expires_at` owns the import.
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The worker's claim looks only at imports waiting for it.
+            models.Index(
+                fields=["status", "id"],
+                name="leadimport_work_idx",
+                condition=Q(status__in=["validating", "importing"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} into {self.campaign_id} ({self.status})"
+
+
+class LeadImportProblem(models.Model):
+    """One row problem of an import: the per-row error report (never a phone number or name)."""
+
+    lead_import = models.ForeignKey(LeadImport, on_delete=models.CASCADE, related_name="problems")
+    row = models.PositiveIntegerField(help_text="Spreadsheet row number; the header is row 1.")
+    # The client's id as written in the file (cut to 255); cleared when that lead is erased.
+    lead_id = models.CharField(max_length=255, null=True, blank=True)
+    field = models.CharField(max_length=255, blank=True)
+    code = models.CharField(max_length=32)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead_import", "row"], name="leadimportproblem_row_idx")]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.code}"

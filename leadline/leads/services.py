@@ -22,7 +22,7 @@ from leadline.dialer.recordings import recording_delete
 from leadline.webhooks.models import Event
 from leadline.webhooks.services import events_record_optional, events_scrub_for_lead
 
-from .models import Lead
+from .models import Lead, LeadImportProblem
 from .validation import (
     CORE_INPUT_KEYS,
     CleanLead,
@@ -291,7 +291,8 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
     """Irreversibly remove the lead's personal data, keeping a tombstone without any.
 
     Also gone: its call attempts' answers and recordings (the files are deleted once the
-    transaction commits), stored event payloads, and stored API responses quoting it.
+    transaction commits), stored event payloads, stored API responses quoting it, and its
+    lead_id in CSV import problem reports.
     """
     with transaction.atomic():
         lead = _get_live_lead_for_update(campaign, lead_id)
@@ -327,4 +328,8 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
             business_id=campaign.business_id,
             response_body__contains=orjson.dumps(lead_id).decode(),
         ).delete()
+        # CSV import reports may name the lead (a duplicate row): keep the row, not the id.
+        LeadImportProblem.objects.filter(lead_import__campaign=campaign, lead_id=lead_id).update(
+            lead_id=None
+        )
         transaction.on_commit(lambda: [recording_delete(path) for path in files])

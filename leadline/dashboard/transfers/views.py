@@ -1,0 +1,237 @@
+"""Leads in and results out, as CSV: the upload page, an import's progress and decision, its
+problem report, and the streamed results export.
+
+The work is in `leadline.leads.imports` (validated and imported by the worker through the
+API's validation and insert service) and `leadline.leads.exports` (the API's GET items as CSV
+rows). Another business's campaign or import is a 404. Whatever a client sends, a bad file
+or bad parameters are form errors with a 4xx status, never a 500.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from leadline.campaigns.models import Campaign
+from leadline.campaigns.selectors import campaign_get_for_business
+from leadline.core.errors import ApiError, NotFound
+from leadline.dashboard.auth import client_required, is_htmx
+from leadline.leads import exports, imports
+from leadline.leads.models import LeadImport
+from leadline.leads.selectors import ResultsQuery
+
+from .forms import ExportForm, UploadForm
+
+WORKING = (LeadImport.Status.VALIDATING, LeadImport.Status.IMPORTING)
+
+
+def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
+    try:
+        return campaign_get_for_business(business=request.business, public_id=campaign_id)
+    except NotFound:
+        raise Http404("No such campaign.") from None
+
+
+def _import(request: HttpRequest, campaign: Campaign, import_id: int) -> LeadImport:
+    try:
+        return imports.lead_import_get(business=request.business, campaign=campaign, pk=import_id)
+    except NotFound:
+        raise Http404("No such import.") from None
+
+
+def _zone(campaign: Campaign):
+    try:
+        return ZoneInfo(campaign.timezone)
+    except (ValueError, LookupError):  # ZoneInfoNotFoundError is a KeyError
+        return ZoneInfo("UTC")
+
+
+def _upload_page(
+    request: HttpRequest,
+    campaign: Campaign,
+    *,
+    form: UploadForm | None = None,
+    export_form: ExportForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "section": "campaigns",
+        "campaign": campaign,
+        "form": form or UploadForm(),
+        "export_form": export_form or ExportForm(),
+        "recent": imports.lead_imports_recent(business=request.business, campaign=campaign),
+        "max_mb": imports.max_bytes() // (1024 * 1024),
+        "max_rows": imports.max_rows(),
+        "retention_hours": imports.retention_seconds() // 3600,
+        "zone": campaign.timezone,
+    }
+    with timezone.override(_zone(campaign)):  # times shown in the campaign's zone
+        return render(request, "dashboard/transfers/upload.html", context, status=status)
+
+
+class _SizeLimitHandler(FileUploadHandler):
+    """First upload handler: stops storing an upload beyond the import limit, instead of
+    spooling a file of any size to a temporary file before the view can say no."""
+
+    def __init__(self, request: HttpRequest, limit: int):
+        super().__init__(request)
+        self.limit = limit
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > self.limit:
+            self.exceeded = True
+            # The rest of the body is read and dropped, so the browser still gets our answer.
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+@csrf_exempt  # checked by csrf_protect below, once our upload handler is in place
+@client_required
+@require_http_methods(["GET", "POST"])
+def lead_upload(request: HttpRequest, campaign_id: str) -> HttpResponse:
+    campaign = _campaign(request, campaign_id)
+    if request.method != "POST":
+        return _upload_page(request, campaign)
+    limiter = _SizeLimitHandler(request, imports.max_bytes())
+    request.upload_handlers.insert(0, limiter)
+    try:
+        request.POST  # noqa: B018 - parse here, with the limiter, to answer a broken body
+    except MultiPartParserError:
+        form = UploadForm(data={})
+        form.full_clean()
+        form.errors.clear()  # not "choose a file": the body itself was unreadable
+        form.add_error(None, "The upload was not a valid form submission; try again.")
+        return _upload_page(request, campaign, form=form, status=400)
+    return _upload_post(request, campaign, limiter)
+
+
+@csrf_protect
+def _upload_post(request: HttpRequest, campaign: Campaign, limiter: _SizeLimitHandler):
+    form = UploadForm(request.POST, request.FILES)
+    if limiter.exceeded:
+        form.add_error(
+            None, f"The file is larger than {imports.max_bytes() // (1024 * 1024)} MB; split it."
+        )
+        return _upload_page(request, campaign, form=form, status=413)
+    if not form.is_valid():
+        return _upload_page(request, campaign, form=form, status=400)
+    try:
+        lead_import = imports.import_start(
+            business=request.business,
+            campaign=campaign,
+            user=request.user,
+            upload=form.cleaned_data["file"],
+        )
+    except ApiError as exc:
+        form.add_error("file", exc.detail)
+        return _upload_page(request, campaign, form=form, status=exc.status)
+    return redirect("dashboard:lead_import", campaign.public_id, lead_import.pk)
+
+
+@client_required
+@require_GET
+def lead_import(request: HttpRequest, campaign_id: str, import_id: int) -> HttpResponse:
+    campaign = _campaign(request, campaign_id)
+    lead_import = _import(request, campaign, import_id)
+    context = {
+        "section": "campaigns",
+        "campaign": campaign,
+        "lead_import": lead_import,
+        "working": lead_import.status in WORKING,
+        "problems": imports.problems_sample(lead_import=lead_import),
+        "retention_hours": imports.retention_seconds() // 3600,
+    }
+    # The status card alone for htmx's polls; times shown in the campaign's zone.
+    template = "_import_status.html" if is_htmx(request) else "import.html"
+    with timezone.override(_zone(campaign)):
+        return render(request, f"dashboard/transfers/{template}", context)
+
+
+@client_required
+@require_POST
+def lead_import_valid_rows(request: HttpRequest, campaign_id: str, import_id: int):
+    campaign = _campaign(request, campaign_id)
+    lead_import = _import(request, campaign, import_id)
+    try:
+        imports.import_import_valid_rows(lead_import=lead_import)
+    except ApiError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Importing the {lead_import.valid_rows:,} valid rows.")
+    return redirect("dashboard:lead_import", campaign.public_id, lead_import.pk)
+
+
+@client_required
+@require_POST
+def lead_import_cancel(request: HttpRequest, campaign_id: str, import_id: int):
+    campaign = _campaign(request, campaign_id)
+    lead_import = _import(request, campaign, import_id)
+    try:
+        imports.import_cancel(lead_import=lead_import, reason="Cancelled; nothing was imported.")
+    except ApiError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "Import cancelled; nothing was imported and the file is deleted.")
+    return redirect("dashboard:lead_import", campaign.public_id, lead_import.pk)
+
+
+def _csv_response(rows, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"  # personal data: not for shared caches
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@client_required
+@require_GET
+def lead_import_problems(request: HttpRequest, campaign_id: str, import_id: int):
+    """The per-row problem report: row, lead_id, field, code, message (never a cell value)."""
+    campaign = _campaign(request, campaign_id)
+    lead_import = _import(request, campaign, import_id)
+
+    return _csv_response(
+        imports.problems_csv(lead_import=lead_import), f"import-{lead_import.pk}-problems.csv"
+    )
+
+
+@client_required
+@require_GET
+def results_export(request: HttpRequest, campaign_id: str):
+    """The campaign's results as the API's GET items, streamed as CSV."""
+    campaign = _campaign(request, campaign_id)
+    zone = _zone(campaign)
+    form = ExportForm(request.GET or None)
+    with timezone.override(zone):  # the form's times are the campaign's local times
+        valid = form.is_valid() if form.is_bound else True
+    if not valid:
+        return _upload_page(request, campaign, export_form=form, status=400)
+    data = form.cleaned_data if form.is_bound else {}
+    query = ResultsQuery(
+        processed_after=data.get("processed_from"),
+        processed_before=data.get("processed_to"),
+    )
+    layout = exports.export_layout(
+        campaign=campaign, query=query, as_json=data.get("custom_fields") == "json"
+    )
+    today = datetime.now(zone).strftime("%Y%m%d")
+    return _csv_response(
+        exports.results_csv(campaign=campaign, query=query, layout=layout),
+        f"leadline-results-{campaign.public_id}-{today}.csv",
+    )

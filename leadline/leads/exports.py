@@ -1,0 +1,137 @@
+"""CSV export of a campaign's results: the API's GET result items, one row each, streamed.
+
+Rows and values are built by `selectors.result_item`, the builder behind the API's GET and the
+webhook payloads, over the same filter (`selectors._filtered`) and in the same order (by id;
+with a processed window by processing time, then id), so a row holds exactly what the
+API returns for that lead.
+
+Columns: the API item's fixed keys in the API's order, then one column per custom field: the
+union of the custom keys of the exported leads, found by the database in a first pass
+(`jsonb_object_keys` / `json_each` with DISTINCT, so no lead is loaded for it), sorted by
+name. A custom key named like a fixed key is left out, as the API item leaves it out. When
+the leads carry more than LEADLINE_EXPORT_MAX_CUSTOM_COLUMNS distinct keys (or when asked),
+all custom fields go into one `custom_fields` column holding a JSON object instead.
+
+Cells: a string is written as is; null (and a custom field the lead lacks) is an empty cell;
+anything else (numbers, booleans, `lead_responses`, nested custom values) is its JSON text,
+exactly as the API encodes it. No BOM: spreadsheets that need one import UTF-8 explicitly.
+
+Memory: the rows come from `.iterator(chunk_size=...)` (a server-side cursor on PostgreSQL,
+chunked fetches on SQLite) and are written as they arrive, so a million-lead export never
+holds more than a chunk.
+"""
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import connection
+
+from leadline.campaigns.models import Campaign
+
+from .selectors import RESULT_FIELDS, ResultsQuery, _filtered, result_item
+from .validation import FIXED_KEYS
+
+CUSTOM_JSON_COLUMN = "custom_fields"
+_ROWS_PER_WRITE = 500
+
+
+def chunk_size() -> int:
+    return getattr(settings, "LEADLINE_EXPORT_CHUNK_ROWS", 2_000)
+
+
+def max_custom_columns() -> int:
+    return getattr(settings, "LEADLINE_EXPORT_MAX_CUSTOM_COLUMNS", 200)
+
+
+@dataclass(frozen=True)
+class ExportLayout:
+    custom_keys: tuple[str, ...]
+    custom_as_json: bool
+
+    @property
+    def header(self) -> list[str]:
+        if self.custom_as_json:
+            return [*FIXED_KEYS, CUSTOM_JSON_COLUMN]
+        return [*FIXED_KEYS, *self.custom_keys]
+
+
+def custom_keys(*, campaign: Campaign, query: ResultsQuery) -> list[str]:
+    """Every custom field name among the exported leads, sorted (a DISTINCT in the database)."""
+    sql, params = _filtered(campaign, query).values("custom_fields").query.sql_with_params()
+    if connection.vendor == "postgresql":
+        keys_sql = (
+            f"SELECT DISTINCT k FROM ({sql}) AS l, "  # noqa: S608
+            "LATERAL jsonb_object_keys(l.custom_fields) AS k "
+            "WHERE jsonb_typeof(l.custom_fields) = 'object'"
+        )
+    else:
+        keys_sql = (
+            f"SELECT DISTINCT j.key FROM ({sql}) AS l, json_each(l.custom_fields) AS j "  # noqa: S608
+            "WHERE json_type(l.custom_fields) = 'object'"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(keys_sql, params)
+        keys = {row[0] for row in cursor.fetchall()}
+    return sorted(keys - set(FIXED_KEYS))
+
+
+def export_layout(
+    *, campaign: Campaign, query: ResultsQuery, as_json: bool = False
+) -> ExportLayout:
+    if as_json:
+        return ExportLayout((), True)
+    keys = custom_keys(campaign=campaign, query=query)
+    if len(keys) > max_custom_columns():
+        return ExportLayout((), True)
+    return ExportLayout(tuple(keys), False)
+
+
+def csv_cell(value: Any) -> str:
+    """A result value as a CSV cell (see the module docstring)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def export_row(item: dict[str, Any], layout: ExportLayout) -> list[str]:
+    cells = [csv_cell(item[key]) for key in FIXED_KEYS]
+    if layout.custom_as_json:
+        custom = {key: value for key, value in item.items() if key not in FIXED_KEYS}
+        cells.append(orjson.dumps(custom).decode())
+    else:
+        cells.extend(csv_cell(item.get(key)) for key in layout.custom_keys)
+    return cells
+
+
+class _Echo:
+    """csv.writer's file: hands each written line back instead of storing it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def results_csv(*, campaign: Campaign, query: ResultsQuery, layout: ExportLayout) -> Iterator[str]:
+    """The CSV text in pieces: the header, then batches of rows, read in chunks."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(layout.header)
+    order = ("processed_at", "id") if query.windowed else ("id",)
+    rows = (
+        _filtered(campaign, query)
+        .order_by(*order)
+        .values(*RESULT_FIELDS)
+        .iterator(chunk_size=chunk_size())
+    )
+    batch: list[str] = []
+    for row in rows:
+        batch.append(writer.writerow(export_row(result_item(row, campaign.public_id), layout)))
+        if len(batch) >= _ROWS_PER_WRITE:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
