@@ -77,7 +77,7 @@ AXES_LOCKOUT_TEMPLATE = "dashboard/locked.html"
 AXES_HTTP_RESPONSE_CODE = 429
 # The client address as the API's limiter sees it (X-Forwarded-For only behind trusted proxies),
 # so nobody escapes a lockout by sending their own X-Forwarded-For.
-AXES_CLIENT_IP_CALLABLE = "leadline.core.middleware.client_address"
+AXES_CLIENT_IP_CALLABLE = "leadline.core.middleware.login_client_ip"
 
 ROOT_URLCONF = "config.urls"
 # The rep console is the only page that signs people in so far.

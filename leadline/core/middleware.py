@@ -6,6 +6,7 @@ carries the RateLimit headers and is JSON.
 """
 
 import io
+import ipaddress
 import logging
 from http import HTTPStatus
 
@@ -33,6 +34,16 @@ def client_address(request: HttpRequest) -> str:
         if len(forwarded) >= hops and forwarded[-hops]:
             return forwarded[-hops]
     return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def login_client_ip(request: HttpRequest) -> str | None:
+    """`client_address` for django-axes, which stores it in an IP column: None unless valid
+    (a forged X-Forwarded-For hop or a request without REMOTE_ADDR must not crash a login)."""
+    address = client_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def bearer_secret(request: HttpRequest) -> str:

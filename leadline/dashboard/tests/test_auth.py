@@ -145,3 +145,16 @@ def test_disabled_endpoint_banner(staff_client, business, campaign, settings):
     page = staff_client.get("/voice/dashboard/campaigns/").content.decode()
     assert "http://127.0.0.1:9/hook" in page
     assert "410 Gone" in page
+
+
+@pytest.mark.parametrize("forwarded", ["not-an-ip", "", "1.2.3.4.5"])
+def test_a_forged_forwarded_address_never_breaks_login(client, staff, settings, forwarded):
+    # Behind one trusted proxy the address comes from X-Forwarded-For; garbage there is
+    # stored as "no address" (the column is an IP column on PostgreSQL), never a 500.
+    settings.LEADLINE_TRUSTED_PROXY_HOPS = 1
+    post = {"username": "priya", "password": "wrong"}
+    response = client.post(reverse("dashboard:login"), post, HTTP_X_FORWARDED_FOR=forwarded)
+    assert response.status_code == 200
+    post["password"] = PASSWORD
+    response = client.post(reverse("dashboard:login"), post, HTTP_X_FORWARDED_FOR=forwarded)
+    assert response.status_code == 302
