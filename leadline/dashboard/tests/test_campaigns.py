@@ -4,6 +4,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from leadline.campaigns.services import campaign_create
@@ -183,3 +184,10 @@ def test_chart_escapes_labels_and_scales():
         unit="leads",
     )
     assert day.count('class="bar"') == 3 and "6 leads in total" in day
+
+
+def test_campaign_and_leads_pages_link_upload_and_export(staff_client, campaign):
+    for name in ("dashboard:campaign", "dashboard:campaign_leads"):
+        page = staff_client.get(reverse(name, args=[campaign.public_id])).content.decode()
+        assert reverse("dashboard:lead_upload", args=[campaign.public_id]) in page
+        assert reverse("dashboard:results_export", args=[campaign.public_id]) in page
