@@ -80,8 +80,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "leadline.core.middleware.login_client_ip"
 
 ROOT_URLCONF = "config.urls"
-# The rep console is the only page that signs people in so far.
-LOGIN_URL = "console:login"
+# The console and the dashboard send people to their own login pages; this is Django's
+# fallback for anything using plain login_required.
+LOGIN_URL = "dashboard:login"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 # The API serves both ".../create/X/" and ".../create/X" itself; never redirect.
@@ -159,6 +160,9 @@ LEADLINE_DEFAULT_RATE_LIMIT = 100
 # Failed authentications allowed per client address per minute before 429.
 LEADLINE_AUTH_FAILURES_PER_MINUTE = int(os.environ.get("LEADLINE_AUTH_FAILURES_PER_MINUTE", "30"))
 LEADLINE_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+# Dashboard CSV uploads (leads.imports): the largest file and the most rows one import takes.
+LEADLINE_IMPORT_MAX_BYTES = int(os.environ.get("LEADLINE_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
+LEADLINE_IMPORT_MAX_ROWS = int(os.environ.get("LEADLINE_IMPORT_MAX_ROWS", "200000"))
 # Django refuses a body over this before our view sees it; we answer 413 ourselves.
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEADLINE_MAX_BODY_BYTES
 
