@@ -58,6 +58,26 @@ def other_token(other_business):
     return api_token_create(business=other_business, name="tests").secret
 
 
+@pytest.fixture
+def media(settings, tmp_path):
+    """Stored files (recordings, uploads) go to a temporary directory, not the checkout's var/."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def answered_calls(settings, media):
+    """Every simulated call is answered and finishes at once; recordings go to `media`."""
+    settings.LEADLINE_SIMULATOR = {"answer": 1.0, "busy": 0.0, "speed": 1e6}
+    return settings
+
+
 class ApiClient:
     """Django's test client speaking the v4 API: bearer token, JSON bodies, parsed replies."""
 

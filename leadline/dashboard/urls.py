@@ -6,8 +6,10 @@ Each area keeps its own URL list, prefixed there, and every name lives in the on
 
 from django.urls import path
 
-# `converters` registers the path converters that the area URL lists below use.
-from . import auth, converters, views  # noqa: F401
+# Registers the path converters (row_id, public_id) the area URL lists below use.
+from leadline.core import converters  # noqa: F401
+
+from . import auth, views
 from .campaigns.urls import urlpatterns as campaign_urls
 from .integrations.urls import urlpatterns as integration_urls
 from .transfers.urls import urlpatterns as transfer_urls

@@ -39,20 +39,12 @@ def rep_client(client, rep):
 
 
 @pytest.fixture
-def sim(settings, tmp_path):
+def sim(answered_calls):
     """Simulated calls answered every time; `sim.LEADLINE_SIMULATOR["speed"]` sets the pace.
 
     Recordings go to a temporary directory.
     """
-    settings.LEADLINE_SIMULATOR = {"answer": 1.0, "busy": 0.0, "speed": 1e6}
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    return settings
+    return answered_calls
 
 
 def sim_speed(settings, speed: float) -> None:

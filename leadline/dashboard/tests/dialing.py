@@ -48,19 +48,5 @@ def process_next(rep, outcome=OBJECTIVE, answers=None, *, now=None):
 
 
 @pytest.fixture
-def answered_calls(settings, tmp_path):
-    """Every simulated call is answered and ends at once; recordings go to a temp dir."""
-    settings.LEADLINE_SIMULATOR = {"answer": 1.0, "busy": 0.0, "speed": 1e6}
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    return settings
-
-
-@pytest.fixture
 def rep(campaign):
     return make_rep(campaign)

@@ -19,7 +19,6 @@ from .dialing import OBJECTIVE, WRONG_NUMBER, make_rep, process_next
 pytestmark = pytest.mark.django_db
 
 # Fixtures shared with the other dashboard test module.
-answered_calls = dialing.answered_calls
 rep = dialing.rep
 
 

@@ -25,14 +25,9 @@ BAD = HEADER + (
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
+def _media(media):
+    """Uploaded files go to a temporary directory (the root conftest's `media`)."""
+    return media
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from django.urls import path
 
 from . import views
 
-_campaign = "campaigns/<dash_campaign:campaign_id>/"
-_import = f"{_campaign}imports/<dash_pk:import_id>/"
+_campaign = "campaigns/<public_id:campaign_id>/"
+_import = f"{_campaign}imports/<row_id:import_id>/"
 
 urlpatterns = [
     path(f"{_campaign}upload/", views.lead_upload, name="lead_upload"),

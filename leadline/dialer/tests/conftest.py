@@ -37,17 +37,3 @@ def rep(campaign):
 @pytest.fixture
 def rep2(campaign):
     return make_rep(campaign, "rep2", "+919000000002")
-
-
-@pytest.fixture
-def answered_calls(settings, tmp_path):
-    """Every simulated call is answered and finishes at once; recordings go to a temp dir."""
-    settings.LEADLINE_SIMULATOR = {"answer": 1.0, "busy": 0.0, "speed": 1e6}
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    return settings

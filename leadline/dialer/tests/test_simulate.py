@@ -43,19 +43,6 @@ def simulate(*args) -> dict:
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    """Recordings of simulated calls go to a temporary directory."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    return tmp_path / "media"
-
-
-@pytest.fixture
 def full_script(campaign):
     """Every kind of question, some required, on top of the default script."""
     for position, (key, kind, required, options) in enumerate(

@@ -25,16 +25,9 @@ GOOD = HEADER + (
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    """Uploaded files go to a temporary directory, not the checkout's var/."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
-    return tmp_path / "media"
+def _media(media):
+    """Uploaded files go to a temporary directory (the root conftest's `media`)."""
+    return media
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from leadline.dialer.tests.conftest import answered_calls, now, rep, rep2  # noqa: F401  (shared fixtures)
+from leadline.dialer.tests.conftest import now, rep, rep2  # noqa: F401  (shared fixtures)
 
 
 class Receiver:

@@ -1,11 +1,13 @@
-"""Path converters of the dashboard's URLs, registered when this module is imported."""
+"""Path converters shared by the console's and the dashboard's URLs (registered on import).
+
+`row_id`: a primary key of at most 18 digits, always inside a 64-bit integer column, so a
+silly id is a 404, never a database overflow. `public_id`: a campaign's short public id.
+"""
 
 from django.urls import register_converter
 
 
-class PkConverter:
-    # At most 18 digits: always inside a 64-bit integer column, so a silly id is a 404,
-    # never a database overflow.
+class RowIdConverter:
     regex = "[0-9]{1,18}"
 
     def to_python(self, value: str) -> int:
@@ -25,5 +27,5 @@ class PublicIdConverter:
         return value
 
 
-register_converter(PkConverter, "dash_pk")
-register_converter(PublicIdConverter, "dash_campaign")
+register_converter(RowIdConverter, "row_id")
+register_converter(PublicIdConverter, "public_id")
