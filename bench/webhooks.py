@@ -288,16 +288,18 @@ def run(
         ],
     )
     report.note(
-        f"{count:,} pending deliveries to one endpoint (rate 1,000,000/min, max_in_flight "
-        f"{max_in_flight}, the default), bodies {sum(map(len, bodies)) / len(bodies):,.0f} "
-        "bytes on average."
+        f"{count:,} pending deliveries to one endpoint (rate 1,000,000/min, so pacing never "
+        f"holds the worker back; max_in_flight {max_in_flight}, the default), bodies "
+        f"{sum(map(len, bodies)) / len(bodies):,.0f} bytes on average."
     )
     report.note(
         "worker: `leadline worker --only deliver-webhooks`, started once everything was "
         "pending; timed from the receiver's first receipt to the moment no delivery is "
         "pending any more (polled every 20 ms), so each batch's claim, signing, posts and "
-        f"recording are inside; receiver CPU {real.receiver_cpu_s:.1f} s, worker CPU "
-        f"{real.sender_cpu_s:.1f} s incl. its start-up."
+        "recording are inside (pipelined: the worker posts on an event loop in its own thread, "
+        "at most max_in_flight at once, as the bare client, while its database thread records "
+        "answers and claims the next batch); receiver CPU "
+        f"{real.receiver_cpu_s:.1f} s, worker CPU {real.sender_cpu_s:.1f} s incl. its start-up."
     )
     report.note(
         f"bare: one aiohttp ClientSession, {max_in_flight} posts in flight (asyncio.Semaphore, "

@@ -13,12 +13,27 @@ def secret_generate() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    key = base64.b64decode(secret.removeprefix(PREFIX))
-    mac = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_` secret (decode once per endpoint, not once per post)."""
+    return base64.b64decode(secret.removeprefix(PREFIX))
+
+
+def signature_with_key(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.digest(key, b"%s.%d.%s" % (message_id.encode(), timestamp, body), hashlib.sha256)
     return "v1," + base64.b64encode(mac).decode()
 
 
-def signature_header(secrets_in_use: list[str], message_id: str, timestamp: int, body: bytes):
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    return signature_with_key(secret_key(secret), message_id, timestamp, body)
+
+
+def signature_header_keys(keys: list[bytes], message_id: str, timestamp: int, body: bytes):
     """Space-separated signatures: during a rotation, one per secret still in use."""
-    return " ".join(signature(s, message_id, timestamp, body) for s in secrets_in_use)
+    if len(keys) == 1:
+        return signature_with_key(keys[0], message_id, timestamp, body)
+    return " ".join(signature_with_key(k, message_id, timestamp, body) for k in keys)
+
+
+def signature_header(secrets_in_use: list[str], message_id: str, timestamp: int, body: bytes):
+    keys = [secret_key(s) for s in secrets_in_use]
+    return signature_header_keys(keys, message_id, timestamp, body)

@@ -1,7 +1,9 @@
 """The loop registry: each app registers small jobs; the worker runs each in its own thread.
 
 A loop's `run_once()` returns how many items it handled: the worker calls it again at once
-while there is work, and waits `interval_seconds` when there is none.
+while there is work, and waits `interval_seconds` when there is none. A runner may also define
+`bind_stop(event)`: the worker hands it the stop event that SIGTERM sets, so a long
+`run_once()` can stop claiming new work and return once what it started is done.
 """
 
 from collections.abc import Callable

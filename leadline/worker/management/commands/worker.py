@@ -26,6 +26,11 @@ def load_loops() -> list[Loop]:
 
 def run_loop(loop: Loop, stop: threading.Event, once: bool) -> None:
     runner = loop.factory()
+    # A runner that keeps work in flight across its own iterations (the webhook pipeline)
+    # watches the stop event itself, to stop claiming and finish what it started.
+    bind_stop = getattr(runner, "bind_stop", None)
+    if bind_stop is not None:
+        bind_stop(stop)
     try:
         failures = 0
         while not stop.is_set():
