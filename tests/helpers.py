@@ -1,14 +1,17 @@
 """Helpers for the tests under tests/ that talk to real server processes."""
 
 import os
+import signal
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from conftest import leadline
+from conftest import BIN, ROOT, leadline
 
 IS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 WINDOW_SECONDS = 60  # the rate limiter's fixed window, aligned to epoch minutes
@@ -126,3 +129,57 @@ def query_live_db(env: dict[str, str], sql: str, params: tuple = ()) -> list[tup
         return conn.execute(sql.replace("%s", "?"), params).fetchall()
     finally:
         conn.close()
+
+
+class Worker:
+    """`leadline worker --only LOOP...` (the webhook loop by default), output appended to one
+    log across restarts; every wait is bounded."""
+
+    def __init__(
+        self, env: dict[str, str], directory: Path, loops: tuple[str, ...] = ("deliver-webhooks",)
+    ):
+        self.env = env
+        self.loops = loops
+        self.log = directory / "worker.log"
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        assert self.proc is None or self.proc.poll() is not None
+        only = [arg for loop in self.loops for arg in ("--only", loop)]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / "leadline"), "worker", *only],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.starts += 1
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until this start's loops run (its "worker started" line), not just the process."""
+        deadline = time.monotonic() + timeout
+        while self.output().count("worker started with loops") < self.starts:
+            assert self.proc.poll() is None, f"the worker exited:\n{self.tail()}"
+            assert time.monotonic() < deadline, f"the worker did not start:\n{self.tail()}"
+            time.sleep(0.05)
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])

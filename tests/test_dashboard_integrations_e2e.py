@@ -19,8 +19,8 @@ import standardwebhooks
 
 from conftest import LiveServer
 from tests.browser import browser_or_skip, launch, screenshot
-from tests.helpers import HTTP_TIMEOUT, bootstrap, json_headers, leads_payload
-from tests.test_webhooks_live import SCHEDULE_SCALE, WEBHOOK_TIMEOUT, Receiver, Worker
+from tests.helpers import HTTP_TIMEOUT, Worker, bootstrap, json_headers, leads_payload
+from tests.test_webhooks_live import SCHEDULE_SCALE, WEBHOOK_TIMEOUT, Receiver
 
 pytestmark = pytest.mark.live
 

@@ -9,15 +9,13 @@ results as CSV and compare it with the API's GET items. Screenshots: dashboard-u
 
 import csv
 import io
-import subprocess
-import time
 
 import pytest
 import requests
 
-from conftest import BIN, ROOT, LiveServer
+from conftest import LiveServer
 from tests.browser import browser_or_skip, launch, screenshot
-from tests.helpers import HTTP_TIMEOUT, all_results, auth, bootstrap
+from tests.helpers import HTTP_TIMEOUT, Worker, all_results, auth, bootstrap
 
 pytestmark = pytest.mark.live
 
@@ -33,40 +31,6 @@ CSV_TEXT = (
 BAD_VALUES = ("12345", "9876500104", "9876500105", "Again Meera", "Farah")
 
 
-class Worker:
-    """`leadline worker --only process-lead-imports`, bounded start and stop."""
-
-    def __init__(self, env, log_path):
-        self.env, self.log_path, self.proc = env, log_path, None
-
-    def start(self, timeout=60):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(BIN / "leadline"), "worker", "--only", "process-lead-imports"],
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while "worker started with loops" not in self.output():
-            assert self.proc.poll() is None, f"the worker exited:\n{self.output()}"
-            assert time.monotonic() < deadline, f"the worker did not start:\n{self.output()}"
-            time.sleep(0.05)
-
-    def output(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
 @pytest.fixture
 def site(live_db, tmp_path):
     sync_playwright = browser_or_skip()
@@ -74,7 +38,7 @@ def site(live_db, tmp_path):
     env = {**live_db, "LEADLINE_VAR_DIR": str(tmp_path / "var"), "LEADLINE_LOG_LEVEL": "INFO"}
     tenant = bootstrap(env, name="Upload")
     server = LiveServer(env)
-    worker = Worker(env, tmp_path / "worker.log")
+    worker = Worker(env, tmp_path, loops=("process-lead-imports",))
     try:
         yield {
             "url": server.url,
@@ -147,6 +111,7 @@ def test_upload_with_bad_rows_decide_and_export(site, tmp_path):
             import_url = page.url
 
             worker.start()
+            worker.wait_ready()
             expect(status).to_have_attribute("data-status", "needs_decision", timeout=30_000)
             assert len(polls) >= 2, "the progress page polled with htmx"
             expect(status).to_contain_text("3 of 6 rows have problems")

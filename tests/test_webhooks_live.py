@@ -42,6 +42,7 @@ import standardwebhooks
 from conftest import BIN, ROOT, LiveServer, free_port, leadline
 from tests.helpers import (
     IS_POSTGRES,
+    Worker,
     all_results,
     bootstrap,
     create_leads,
@@ -107,55 +108,6 @@ class Receiver:
         data = self.log.read_bytes()
         # A line is written whole and flushed before the answer; skip a torn last line only.
         return [orjson.loads(line) for line in data.split(b"\n") if line.endswith(b"}")]
-
-
-class Worker:
-    """`leadline worker --only deliver-webhooks`, output appended to one log across restarts."""
-
-    def __init__(self, env: dict[str, str], directory: Path):
-        self.env = env
-        self.log = directory / "worker.log"
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        assert self.proc is None or self.proc.poll() is not None
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(BIN / "leadline"), "worker", "--only", "deliver-webhooks"],
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self.starts += 1
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Until this start's loops run (its "worker started" line), not just the process."""
-        deadline = time.monotonic() + timeout
-        while self.output().count("worker started with loops") < self.starts:
-            assert self.proc.poll() is None, f"the worker exited:\n{self.tail()}"
-            assert time.monotonic() < deadline, f"the worker did not start:\n{self.tail()}"
-            time.sleep(0.05)
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.output().splitlines()[-lines:])
 
 
 _requests_get = requests.get

@@ -13,9 +13,8 @@ import signal
 import time
 
 from conftest import leadline
-from tests.helpers import query_live_db
+from tests.helpers import Worker, query_live_db
 from tests.test_webhooks_live import (  # noqa: F401  (fixtures)
-    Worker,
     hook_env,
     receiver,
     tenant,
