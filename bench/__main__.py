@@ -1,5 +1,6 @@
 """`python -m bench`: figures of the Leads API v4 (ingest, GET latency), the dialer (next-lead
-claims, `leadline simulate`) and webhook delivery, each beside a raw baseline from the same run.
+claims, `leadline simulate`), webhook delivery and the client dashboard (leads table, campaign
+page, CSV export), each beside a raw baseline from the same run.
 
 Per database engine: a fresh database, `leadline migrate`, tenants from `leadline bootstrap`,
 one gunicorn server, then the selected benchmarks; the server, the database and every process
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from . import dialer, ingest, reads, report, webhooks
+from . import dashboard, dialer, ingest, reads, report, webhooks
 from .infra import (
     DEFAULT_PG_ADMIN_URL,
     SETTINGS_MODULE,
@@ -41,7 +42,7 @@ FULL_SIMULATE = 1_000
 SQLITE_SIMULATE = 100
 FULL_DELIVERIES = 5_000
 SQLITE_DELIVERIES = 2_000
-PARTS = ["ingest", "get", "claims", "simulate", "webhooks"]
+PARTS = ["ingest", "get", "claims", "simulate", "webhooks", "dashboard"]
 BUSINESS = "Bench Co"
 
 
@@ -243,6 +244,15 @@ def run_engine(engine: str, args: argparse.Namespace, parts: list[str]) -> None:
                         delay_leads=args.delay_leads,
                         delay_interval=0.05,
                     )
+                if "dashboard" in parts:
+                    dashboard.run(
+                        db=db,
+                        env=env,
+                        server=server,
+                        public_id=bootstrap(env, "dashboard")["campaign_id"],
+                        count=campaign_size(args.scale),
+                        requests=args.requests,
+                    )
             except BaseException:
                 tail = server.log_tail()
                 if tail:
@@ -265,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     parts = [part for part in PARTS if part in args.only] if args.only else PARTS
     engines = [args.db] if args.db else ["postgres", "sqlite"]
-    report.heading("Leadline benchmark: Leads API v4, dialer, webhooks")
+    report.heading("Leadline benchmark: Leads API v4, dialer, webhooks, dashboard")
     report.note(
         f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; server settings {SETTINGS_MODULE} (DEBUG off, "
@@ -273,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.note(
         f"sizes: ingest {ingest_size(args.scale):,} leads, "
-        f"read campaign {campaign_size(args.scale):,} leads, "
+        f"read and dashboard campaigns {campaign_size(args.scale):,} leads each, "
         f"{args.requests} timed requests per GET case; claim queue "
         f"{queue_size('postgres', args.scale):,} leads on PostgreSQL, "
         f"{queue_size('sqlite', args.scale):,} on SQLite, {args.claimers} claimers x "

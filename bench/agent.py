@@ -19,6 +19,9 @@ real services (leadline.dialer.services, the webhook outbox) runs here instead:
                payload straight to a receiver (the baseline)
     bare-post  a bare aiohttp client posting bodies to a receiver (the webhook baseline; no
                Django)
+    dashboard  a client-staff login of a campaign's business (through
+               accounts.services.dashboard_user_create), and the SQL statements each given
+               dashboard page sends, with their parameters (the dashboard baselines)
 
 Every loop is bounded by a count and a deadline.
 """
@@ -666,6 +669,55 @@ def cmd_bare_post(args) -> None:
     emit(asyncio.run(_bare_post(args.url, lines, ids, args.concurrency)))
 
 
+# --- dashboard ------------------------------------------------------------------------------
+
+
+def _json_param(value):
+    """A statement parameter as JSON: datetimes tagged (the bench turns them back)."""
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"unexpected statement parameter {type(value).__name__}")
+
+
+def cmd_dashboard(args) -> None:
+    """A new dashboard login for the campaign's business, then each of `--paths` requested once
+    through Django's test client as that user, recording every statement the page sends
+    (`connection.execute_wrapper`: the SQL with its placeholders, and the parameters). A
+    streamed response is read only until its first rows (its statements have run by then)."""
+    django_setup()
+    from django.db import connection
+    from django.test import Client
+
+    from leadline.accounts.services import dashboard_user_create
+    from leadline.campaigns.models import Campaign
+
+    campaign = Campaign.objects.select_related("business").get(public_id=args.campaign)
+    user, password = dashboard_user_create(business=campaign.business, username=args.username)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    pages = {}
+    for path in orjson.loads(args.paths):
+        recorded: list[list] = []
+
+        def record(execute, sql, params, many, context, recorded=recorded):
+            recorded.append([sql, [_json_param(p) for p in params or ()]])
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            response = client.get(path)
+            if response.streaming:
+                pieces = iter(response.streaming_content)
+                next(pieces, None)  # the header
+                next(pieces, None)  # the first rows: the row query has started
+                response.close()
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} answered {response.status_code}")
+        pages[path] = recorded
+    emit({"username": user.username, "password": password, "pages": pages})
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.agent")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -706,6 +758,10 @@ def main(argv: list[str] | None = None) -> None:
     bare.add_argument("--url", required=True)
     bare.add_argument("--bodies", required=True, help="a file of JSON bodies, one a line")
     bare.add_argument("--concurrency", type=int, required=True)
+    dashboard = sub.add_parser("dashboard")
+    dashboard.add_argument("--campaign", required=True)
+    dashboard.add_argument("--username", required=True)
+    dashboard.add_argument("--paths", required=True, help="a JSON list of paths to capture")
     args = parser.parse_args(argv)
     {
         "reps": cmd_reps,
@@ -714,6 +770,7 @@ def main(argv: list[str] | None = None) -> None:
         "outbox": cmd_outbox,
         "process": cmd_process,
         "bare-post": cmd_bare_post,
+        "dashboard": cmd_dashboard,
     }[args.command](args)
 
 

@@ -5,8 +5,9 @@ import contextlib
 import math
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -53,6 +54,11 @@ SEED_COLUMNS = (
     "priority",
     "due_at",
     "attempts_count",
+    # Set only by a state mix (StateMix): NULL for every lead of the read benchmark.
+    "disabled_at",
+    "converted_at",
+    "conversion_detail",
+    "erased_at",
 )
 # The columns the API's selector reads for a page (leads.selectors.RESULT_FIELDS).
 RESULT_COLUMNS = (
@@ -78,6 +84,25 @@ WINDOW_SQL = (
 
 
 @dataclass(frozen=True)
+class StateMix:
+    """More lead states than the read benchmark's queued/processed, drawn from their own random
+    generator after the read seed's draws (so a seed without a mix is unchanged):
+
+    - `outcomes`: (label, weight) for processed leads instead of OUTCOMES (a dashboard filters
+      by the campaign's own taxonomy);
+    - `disabled`: share of unprocessed leads disabled (status disabled, disabled_at);
+    - `converted`: share of live leads marked converted (converted_at, conversion_detail);
+    - `erased`: share of leads erased, as lead_erase leaves them (a tombstone: status erased,
+      erased_at, every personal field and the outcome cleared).
+    """
+
+    outcomes: tuple[tuple[str, float], ...]
+    disabled: float
+    converted: float
+    erased: float
+
+
+@dataclass(frozen=True)
 class Seeded:
     count: int
     processed: int
@@ -85,11 +110,41 @@ class Seeded:
     processing_end: datetime
     seconds: float
     table_rows: int
+    # Leads by dashboard state (queued, processed, disabled, erased; converted across them).
+    states: dict[str, int] = field(default_factory=dict)
 
 
-def _seed_rows(campaign_pk: int, count: int, start: datetime, rng: random.Random, db: Database):
+def _apply_mix(row: list, mix: StateMix, rng: random.Random, start: datetime, ts) -> None:
+    labels = [label for label, _ in mix.outcomes]
+    weights = [weight for _, weight in mix.outcomes]
+    if row[5] == "processed":
+        row[9] = rng.choices(labels, weights)[0]
+    elif rng.random() < mix.disabled:
+        row[5] = "disabled"
+        row[16] = ts(start + timedelta(seconds=rng.random() * PROCESSING_DAYS * 86400))
+    if rng.random() < mix.erased:
+        erased = start + timedelta(days=PROCESSING_DAYS, seconds=rng.random() * 3000)
+        row[1:5] = [None, None, None, "{}"]
+        row[5], row[9], row[10] = "erased", None, "{}"
+        row[19] = ts(erased)
+        row[7] = ts(erased)
+    elif rng.random() < mix.converted:
+        row[17] = row[7]
+        row[18] = "PAID_PLAN"
+
+
+def _seed_rows(
+    campaign_pk: int,
+    count: int,
+    start: datetime,
+    rng: random.Random,
+    db: Database,
+    mix: StateMix | None = None,
+):
     """Rows for `count` leads created before `start`, ids growing with created_at as they do;
-    the processed ones were processed within PROCESSING_DAYS from `start`."""
+    the processed ones were processed within PROCESSING_DAYS from `start`; with a `mix`, some
+    also disabled, converted or erased."""
+    mix_rng = random.Random(5)
     first_created = start - timedelta(days=CREATION_DAYS)
     created_step = CREATION_DAYS * 86400 / count
     span = PROCESSING_DAYS * 86400
@@ -114,6 +169,10 @@ def _seed_rows(campaign_pk: int, count: int, start: datetime, rng: random.Random
             0,
             created,
             0,
+            None,
+            None,
+            None,
+            None,
         ]
         if rng.random() < PROCESSED_SHARE:
             processed = start + timedelta(seconds=rng.random() * span)
@@ -124,20 +183,30 @@ def _seed_rows(campaign_pk: int, count: int, start: datetime, rng: random.Random
             row[10] = rng.choice(RESPONSES)
             row[11] = ts(processed)
             row[15] = 1
+        if mix is not None:
+            _apply_mix(row, mix, mix_rng, start, ts)
         yield row
 
 
-def seed(db: Database, campaign_pk: int, count: int) -> Seeded:
-    """Data setup for the read benchmark, not a measured path: bulk-load `count` leads into one
-    campaign, ~30% of them with processing results (the dialer would take hours to write a
-    million), then set lead_count as the lead services keep it."""
+def seed(db: Database, campaign_pk: int, count: int, mix: StateMix | None = None) -> Seeded:
+    """Data setup for the read benchmark (and the dashboard's), not a measured path: bulk-load
+    `count` leads into one campaign, ~30% of them with processing results (the dialer would
+    take hours to write a million), with `mix` some disabled, converted or erased, then set
+    lead_count as the lead services keep it."""
     rng = random.Random(2)
     started = time.perf_counter()
     # Whole hours, ending an hour ago: every window lies in the past, as a client's would.
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     start = end - timedelta(days=PROCESSING_DAYS)
-    rows = _seed_rows(campaign_pk, count, start, rng, db)
-    processed = 0
+    states: Counter[str] = Counter()
+
+    def tallied():
+        for row in _seed_rows(campaign_pk, count, start, rng, db, mix):
+            states[row[5]] += 1
+            states["converted"] += row[17] is not None
+            yield row
+
+    rows = tallied()
     columns = ", ".join(SEED_COLUMNS)
     copy_sql = f"COPY leads_lead ({columns}) FROM STDIN"
     conn = db.connect()
@@ -148,19 +217,11 @@ def seed(db: Database, campaign_pk: int, count: int) -> Seeded:
                 cursor.copy(copy_sql) as copy,
             ):
                 for row in rows:
-                    processed += row[5] == "processed"
                     copy.write_row(row)
         else:
             conn.execute("BEGIN IMMEDIATE")
-
-            def counted():
-                nonlocal processed
-                for row in rows:
-                    processed += row[5] == "processed"
-                    yield row
-
             marks = ", ".join(["?"] * len(SEED_COLUMNS))
-            conn.executemany(f"INSERT INTO leads_lead ({columns}) VALUES ({marks})", counted())
+            conn.executemany(f"INSERT INTO leads_lead ({columns}) VALUES ({marks})", rows)
         # The API's `count` is Campaign.lead_count, which the lead services keep equal to the
         # number of live leads; a bulk load has to do the same.
         conn.execute(
@@ -180,11 +241,12 @@ def seed(db: Database, campaign_pk: int, count: int) -> Seeded:
     db.maintain()
     return Seeded(
         count=count,
-        processed=processed,
+        processed=states["processed"],
         processing_start=start,
         processing_end=end,
         seconds=time.perf_counter() - started,
         table_rows=table_rows,
+        states=dict(states),
     )
 
 

@@ -90,6 +90,14 @@ class Lead(models.Model):
                 name="lead_processed_walk_idx",
                 condition=Q(erased_at__isnull=True, processed_at__isnull=False),
             ),
+            # The dashboard's status filters, newest first (selectors.lead_table_page): a rare
+            # status (disabled; processed early in a campaign, queued late) would otherwise
+            # walk the whole (campaign, id) index to fill a page.
+            models.Index(
+                fields=["campaign", "status", "id"],
+                name="lead_live_status_idx",
+                condition=Q(erased_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
