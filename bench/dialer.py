@@ -190,7 +190,7 @@ def run_claims(
     )
     single = max(20, min(200, procs * claims // 10))
     held = max(5, claims // 2)
-    # (label, processes, claims each, mean hold in ms); the target is judged on the reps row.
+    # (label, processes, claims each, mean hold in ms).
     scenarios = [
         ("1 claimer, sequential", 1, single, 0),
         (f"{procs} reps, each on a ~{HOLD_MS / 1000:g} s call", procs, held, HOLD_MS),
@@ -206,9 +206,11 @@ def run_claims(
             runs[(mode, label)] = _claims(env, public_id, mode, procs_now, per_proc, hold_ms)
 
     rows = []
-    for label, _procs_now, _per_proc, hold_ms in scenarios:
+    for label, procs_now, _per_proc, _hold_ms in scenarios:
         orm, raw = runs[("orm", label)], runs[("raw", label)]
-        judged = bool(hold_ms)
+        # Both concurrent rows are held to the target: reps on calls, and the harsher case
+        # of every process claiming again at once.
+        judged = procs_now > 1
         met = orm.latencies.p99 < CLAIM_TARGET_P99_MS
         rows.append(
             [
