@@ -35,6 +35,7 @@ from . import reads, report
 from .dialer import agent
 from .infra import Database, Server
 from .measure import REQUEST_TIMEOUT, CpuMeter, HttpClient, Latencies, time_calls
+from .reads import latency_row
 
 PAGE_ROWS = 50  # the dashboard's PAGE_SIZE
 WARMUP = 10
@@ -511,7 +512,7 @@ def run(
     ):
         health = _api_latencies(port, "", ["/healthz"] * (requests + WARMUP), None)
         ping = _raw_latencies(db, raw_conn, [[("SELECT 1", ())]] * (requests + WARMUP))
-        rows.append(_row("floor: /healthz | SELECT 1", health, ping, None, db))
+        rows.append(latency_row("floor: /healthz | SELECT 1", health, ping, None, db))
         for case in cases:
             recorded = pages[samples[case.name]]
             runs = [_statements(recorded, subs) for subs in case.raw_subs]
@@ -522,7 +523,7 @@ def run(
             api = _api_latencies(port, cookie, case.paths, _row_check(case.expect_rows))
             raw = _raw_latencies(db, raw_conn, runs)
             target = TARGET_P99_MS if case.expect_rows is not None else None
-            rows.append(_row(case.name, api, raw, target, db))
+            rows.append(latency_row(case.name, api, raw, target, db))
             statement_rows.append([case.name, str(len(recorded)), str(len(runs[0]))])
 
         exports_api = [
@@ -622,19 +623,3 @@ def _sqlite_connect(db: Database):
     conn = db.connect()
     register(conn)
     return conn
-
-
-def _row(name: str, api: Latencies, raw: Latencies, target: float | None, db: Database):
-    cells = [
-        name,
-        f"{min(api.count, raw.count)}",
-        report.ms(api.p50),
-        report.ms(api.p99),
-        report.ms(raw.p50),
-        report.ms(raw.p99),
-        report.ratio(api.p50 / raw.p50),
-        report.ratio(api.p99 / raw.p99),
-    ]
-    if target is None:
-        return [*cells, "", ""]
-    return [*cells, f"< {target:.0f}", report.verdict(api.p99 < target) if db.is_postgres else ""]

@@ -408,14 +408,14 @@ def run(
     ):
         health, _ = _api_latencies(port, "", ["/healthz"] * (requests + WARMUP), None)
         ping, _ = _raw_latencies(db, raw_conn, [("SELECT 1", ())] * (requests + WARMUP))
-        rows.append(_row("floor: /healthz | SELECT 1", health, ping, None, db))
+        rows.append(latency_row("floor: /healthz | SELECT 1", health, ping, None, db))
         for case in build_cases(db, public_id, campaign_pk, seeded, requests):
             api, bodies = _api_latencies(port, token, case.api_paths, case.check)
             raw, raw_rows = _raw_latencies(db, raw_conn, case.raw_queries)
             _expect(raw_rows > 0, f"baseline query of {case.name} returned no rows")
             if case.name.startswith("processed window"):
                 window_counts = [body["count"] for body in bodies[WARMUP:]]
-            rows.append(_row(case.name, api, raw, case.target_p99_ms, db))
+            rows.append(latency_row(case.name, api, raw, case.target_p99_ms, db))
 
     report.table(
         [
@@ -455,7 +455,7 @@ def run(
         report.note("targets are set for PostgreSQL; shown here for reference only.")
 
 
-def _row(name: str, api: Latencies, raw: Latencies, target: float | None, db: Database):
+def latency_row(name: str, api: Latencies, raw: Latencies, target: float | None, db: Database):
     cells = [
         name,
         f"{min(api.count, raw.count)}",
