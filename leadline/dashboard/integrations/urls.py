@@ -15,9 +15,7 @@ urlpatterns = [
         views.endpoint_create,
         name="integrations_endpoint_create",
     ),
-    path(
-        "integrations/webhooks/<row_id:pk>/", views.endpoint_detail, name="integrations_endpoint"
-    ),
+    path("integrations/webhooks/<row_id:pk>/", views.endpoint_detail, name="integrations_endpoint"),
     path(
         "integrations/webhooks/<row_id:pk>/edit/",
         views.endpoint_edit,
