@@ -13,3 +13,17 @@ def count_of(queryset, fk: str):
     """
     counted = queryset.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(n=Count("pk"))
     return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0)
+
+
+class ReadOnlyAdmin:
+    """Mixin for a ModelAdmin of rows only the services write (attempts, deliveries, events,
+    imports): operators look, never add, change or delete from the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from leadline.core.admin_helpers import ReadOnlyAdmin
+
 from .models import CallAttempt
 
 
 @admin.register(CallAttempt)
-class CallAttemptAdmin(admin.ModelAdmin):
+class CallAttemptAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only history of calls; the lead's number never shows here either."""
 
     list_display = (
@@ -29,12 +31,3 @@ class CallAttemptAdmin(admin.ModelAdmin):
     ordering = ("-started_at",)
     show_full_result_count = False  # one row per call: COUNT(*) on every page adds up
     readonly_fields = [f.name for f in CallAttempt._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # written by the dialer's services only
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the call history backs the lead's attempts count and results

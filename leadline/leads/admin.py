@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from leadline.core.admin_helpers import ReadOnlyAdmin
+
 from .models import Lead, LeadImport
 
 
@@ -35,7 +37,7 @@ _IMPORT_HIDDEN = ("file", "original_name", "lease_token")
 
 
 @admin.register(LeadImport)
-class LeadImportAdmin(admin.ModelAdmin):
+class LeadImportAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """CSV imports, read-only: counts and state for operators; no file, no report rows."""
 
     list_display = (
@@ -55,12 +57,3 @@ class LeadImportAdmin(admin.ModelAdmin):
     # shows them to the client, the admin does not.
     exclude = _IMPORT_HIDDEN
     readonly_fields = [f.name for f in LeadImport._meta.fields if f.name not in _IMPORT_HIDDEN]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

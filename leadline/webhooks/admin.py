@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from leadline.campaigns.models import Campaign
-from leadline.core.admin_helpers import count_of
+from leadline.core.admin_helpers import ReadOnlyAdmin, count_of
 from leadline.core.errors import ApiError
 
 from .models import SUBSCRIBABLE_TYPES, Delivery, DeliveryAttempt, Event, WebhookEndpoint
@@ -173,7 +173,7 @@ class EventTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only history; the one write is "Redeliver", through the service."""
 
     list_display = (
@@ -227,15 +227,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     def last_status_code(self, obj):
         return obj.last_status_code
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.action(description="Redeliver (same webhook-id)")
     def redeliver(self, request, queryset):
         queued, skipped = 0, []
@@ -276,7 +267,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """The outbox, read-only. The payload is the lead's GET item (personal data included):
     operators run the platform and need to see what was sent. No secret is in it."""
 
@@ -303,12 +294,3 @@ class EventAdmin(admin.ModelAdmin):
     @admin.display(description="payload")
     def payload_pretty(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
