@@ -34,7 +34,7 @@ import requests
 from . import reads, report
 from .dialer import agent
 from .infra import Database, Server
-from .measure import REQUEST_TIMEOUT, CpuMeter, HttpClient, Latencies, time_calls
+from .measure import REQUEST_TIMEOUT, CpuMeter, HttpClient, Latencies, time_calls, time_gets
 from .reads import latency_row
 
 PAGE_ROWS = 50  # the dashboard's PAGE_SIZE
@@ -272,19 +272,9 @@ def login(port: int, username: str, password: str) -> str:
 def _api_latencies(port: int, cookie: str, paths: list[str], check) -> Latencies:
     client = HttpClient(port)
     client.headers = {"Cookie": cookie}
-    answers: list[tuple[str, int, bytes]] = []
-
-    def call(path: str) -> None:
-        status, body = client.get(path)
-        answers.append((path, status, body))
-
-    try:
-        latencies = time_calls(call, paths, warmup=WARMUP, budget_s=CASE_BUDGET_S)
-    finally:
-        client.close()
-    for path, status, body in answers:  # after the clock stopped
-        _expect(status == 200, f"GET {path} answered {status}: {body[:300]!r}")
-        if check is not None:
+    latencies, answers = time_gets(client, paths, warmup=WARMUP, budget_s=CASE_BUDGET_S)
+    if check is not None:
+        for path, body in answers:  # after the clock stopped
             check(path, body)
     return latencies
 

@@ -83,33 +83,7 @@ def seed_queue(db: Database, campaign_pk: int, count: int) -> float:
                 0,
             )
 
-    columns = ", ".join(INSERT_COLUMNS)
-    conn = db.connect()
-    try:
-        if db.is_postgres:
-            with conn.cursor() as cursor, cursor.copy(
-                f"COPY leads_lead ({columns}) FROM STDIN"
-            ) as copy:  # fmt: skip
-                for row in rows():
-                    copy.write_row(row)
-        else:
-            conn.execute("BEGIN IMMEDIATE")
-            marks = ", ".join(["?"] * len(INSERT_COLUMNS))
-            conn.executemany(f"INSERT INTO leads_lead ({columns}) VALUES ({marks})", rows())
-        conn.execute(
-            db.sql(
-                "UPDATE campaigns_campaign SET lead_count = (SELECT count(*) FROM leads_lead "
-                "WHERE campaign_id = %s AND erased_at IS NULL) WHERE id = %s"
-            ),
-            (campaign_pk, campaign_pk),
-        )
-        if db.is_postgres:
-            conn.commit()
-        else:
-            conn.execute("COMMIT")
-    finally:
-        conn.close()
-    db.maintain()
+    db.load_leads(campaign_pk, INSERT_COLUMNS, rows())
     return time.perf_counter() - started
 
 
