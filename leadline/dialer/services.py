@@ -52,25 +52,39 @@ class DispositionResult:
 # their own values.
 _SENTINEL_PK = -(2**62) + 12345
 _SENTINEL_NOW = datetime(1999, 12, 31, 23, 59, 58, 123457, tzinfo=UTC)
-_COMPILED: dict[tuple[str, str], tuple[str, list]] = {}
+_COMPILED: dict[tuple[str, str], "_Statement"] = {}
 
 
-def _compiled(name: str, queryset, uses_now: bool = True) -> tuple[str, list]:
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    params: list
+    pk_at: tuple[int, ...]  # where the pk goes in params
+    now_at: tuple[int, ...]  # where the time goes
+
+    def bind(self, pk: int, now: datetime | None = None) -> list:
+        params = list(self.params)
+        for i in self.pk_at:
+            params[i] = pk
+        if self.now_at:
+            adapted = connection.ops.adapt_datetimefield_value(now)
+            for i in self.now_at:
+                params[i] = adapted
+        return params
+
+
+def _compiled(name: str, queryset, uses_now: bool = True) -> _Statement:
     key = (connection.vendor, name)
     if key not in _COMPILED:
         sql, params = queryset().query.sql_with_params()
-        now = connection.ops.adapt_datetimefield_value(_SENTINEL_NOW)
-        if _SENTINEL_PK not in params or (uses_now and now not in params):
+        sentinel_now = connection.ops.adapt_datetimefield_value(_SENTINEL_NOW)
+        pk_at = tuple(i for i, p in enumerate(params) if p == _SENTINEL_PK)
+        now_at = tuple(i for i, p in enumerate(params) if p == sentinel_now)
+        if not pk_at or (uses_now and not now_at):
             # Django changed how it passes these values: fail loudly, never bind wrongly.
             raise RuntimeError(f"cannot precompile the {name} statement")
-        _COMPILED[key] = (sql, list(params))
+        _COMPILED[key] = _Statement(sql, list(params), pk_at, now_at)
     return _COMPILED[key]
-
-
-def _bind(params: list, pk: int, now: datetime | None) -> list:
-    sentinel_now = connection.ops.adapt_datetimefield_value(_SENTINEL_NOW)
-    real_now = connection.ops.adapt_datetimefield_value(now) if now else None
-    return [pk if p == _SENTINEL_PK else real_now if p == sentinel_now else p for p in params]
 
 
 def _rep_campaigns_query():
@@ -80,8 +94,8 @@ def _rep_campaigns_query():
 
 
 def _rep_campaigns(rep: User) -> list[Campaign]:
-    sql, params = _compiled("rep campaigns", _rep_campaigns_query, uses_now=False)
-    return list(Campaign.objects.raw(sql, _bind(params, rep.pk, None)))
+    statement = _compiled("rep campaigns", _rep_campaigns_query, uses_now=False)
+    return list(Campaign.objects.raw(statement.sql, statement.bind(rep.pk)))
 
 
 def _candidates(campaign: Campaign, now: datetime):
@@ -102,20 +116,19 @@ def _queue_key(lead: Lead) -> tuple:
     return (lead.queue_class, -lead.priority, lead.due_at, lead.id)
 
 
+def _holding(now: datetime) -> Q:
+    """Leads still held at `now`: an unexpired lease on a lead still waiting to be worked."""
+    return Q(lease_expires_at__gt=now, status=Lead.Status.QUEUED)
+
+
 def lead_held_by(*, rep: User, now: datetime | None = None) -> Lead | None:
     """The lead the rep currently holds (unexpired lease), if any."""
     now = now or timezone.now()
-    return (
-        Lead.objects.select_related("campaign")
-        .filter(leased_by=rep, lease_expires_at__gt=now, status=Lead.Status.QUEUED)
-        .first()
-    )
+    return Lead.objects.select_related("campaign").filter(_holding(now), leased_by=rep).first()
 
 
 def _held_query():
-    held = Lead.objects.filter(
-        leased_by=OuterRef("pk"), lease_expires_at__gt=_SENTINEL_NOW, status=Lead.Status.QUEUED
-    ).values("pk")[:1]
+    held = Lead.objects.filter(_holding(_SENTINEL_NOW), leased_by=OuterRef("pk")).values("pk")[:1]
     return (
         User.objects.select_for_update(of=("self",))
         .filter(pk=_SENTINEL_PK)
@@ -134,9 +147,9 @@ def _lock_rep_and_find_held(rep: User, now: datetime) -> int | None:
     One claim at a time per rep (a double click must not leave them holding two leads): the
     rep's row lock orders them, then the second sees the first's lease.
     """
-    sql, params = _compiled("held", _held_query)
+    statement = _compiled("held", _held_query)
     with connection.cursor() as cursor:
-        cursor.execute(sql, _bind(params, rep.pk, now))
+        cursor.execute(statement.sql, statement.bind(rep.pk, now))
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -148,18 +161,18 @@ def _lease_head(campaign: Campaign, rep: User, now: datetime) -> Lead | None:
     concurrent claims skip each other's rows exactly as the two-statement form did, with one
     round trip fewer while the rep's row is locked (that lock time is what claims queue on).
     """
-    head_sql, head_params = _compiled("head", _head_query)
+    head = _compiled("head", _head_query)
     table = connection.ops.quote_name(Lead._meta.db_table)
     expires = now + timedelta(minutes=campaign.lease_minutes)
     # raw(): Django's field converters still turn the returned row into a proper Lead.
     rows = list(
         Lead.objects.raw(
             f"UPDATE {table} SET leased_by_id = %s, lease_expires_at = %s "  # noqa: S608
-            f"WHERE id = ({head_sql}) RETURNING *",
+            f"WHERE id = ({head.sql}) RETURNING *",
             [
                 rep.pk,
                 connection.ops.adapt_datetimefield_value(expires),
-                *_bind(head_params, campaign.pk, now),
+                *head.bind(campaign.pk, now),
             ],
         )
     )
