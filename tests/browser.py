@@ -48,3 +48,11 @@ def screenshot(page, name: str) -> None:
     """Save a full-page screenshot for a person to look at (test-artifacts/screenshots/)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def dashboard_sign_in(page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the dashboard's login form."""
+    page.goto(f"{base_url}/voice/dashboard/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from conftest import LiveServer, leadline
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, browser_or_skip
+from tests.browser import SCREENSHOTS, browser_or_skip, launch
 from tests.helpers import bootstrap, create_leads
 
 pytestmark = pytest.mark.live
@@ -97,7 +97,7 @@ def test_rep_console_end_to_end(console_site):
     status_polls: list[str] = []
 
     with console_site["sync_playwright"]() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(15_000)

@@ -18,7 +18,7 @@ import requests
 import standardwebhooks
 
 from conftest import LiveServer
-from tests.browser import browser_or_skip, launch, screenshot
+from tests.browser import browser_or_skip, dashboard_sign_in, launch, screenshot
 from tests.helpers import HTTP_TIMEOUT, Worker, bootstrap, json_headers, leads_payload
 from tests.test_webhooks_live import SCHEDULE_SCALE, WEBHOOK_TIMEOUT, Receiver
 
@@ -93,10 +93,9 @@ def test_integrations_page_end_to_end(site):
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(15_000)
 
-            page.goto(f"{base}/voice/dashboard/login/")
-            page.fill("#id_username", tenant["dashboard_username"])
-            page.fill("#id_password", tenant["dashboard_password"])
-            page.click("button[type=submit]")
+            dashboard_sign_in(
+                page, base, tenant["dashboard_username"], tenant["dashboard_password"]
+            )
             page.goto(f"{base}/voice/dashboard/integrations/")
             expect(page.locator("h1")).to_have_text("Integrations")
             assert page.evaluate("typeof htmx") == "object"

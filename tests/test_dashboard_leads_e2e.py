@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from conftest import LiveServer, leadline
-from tests.browser import browser_or_skip, launch, screenshot
+from tests.browser import browser_or_skip, dashboard_sign_in, launch, screenshot
 from tests.helpers import HTTP_TIMEOUT, auth, bootstrap, create_leads, get_page
 
 pytestmark = pytest.mark.live
@@ -90,10 +90,7 @@ def test_dashboard_campaign_and_leads_end_to_end(dashboard_site):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(15_000)
-            page.goto(f"{url}/voice/dashboard/login/")
-            page.fill("#id_username", site["username"])
-            page.fill("#id_password", site["password"])
-            page.click("button:has-text('Sign in')")
+            dashboard_sign_in(page, url, site["username"], site["password"])
             expect(page.locator("h1")).to_have_text("Campaigns")
 
             # The campaign: counts by status and both charts, drawn as inline SVG.

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from conftest import LiveServer
-from tests.browser import browser_or_skip, launch, screenshot
+from tests.browser import browser_or_skip, dashboard_sign_in, launch, screenshot
 from tests.helpers import HTTP_TIMEOUT, Worker, all_results, auth, bootstrap
 
 pytestmark = pytest.mark.live
@@ -80,10 +80,7 @@ def test_upload_with_bad_rows_decide_and_export(site, tmp_path):
             page = context.new_page()
             page.set_default_timeout(15_000)
 
-            page.goto(f"{url}/voice/dashboard/login/")
-            page.fill("#id_username", tenant["dashboard_username"])
-            page.fill("#id_password", tenant["dashboard_password"])
-            page.click("button:has-text('Sign in')")
+            dashboard_sign_in(page, url, tenant["dashboard_username"], tenant["dashboard_password"])
             expect(page.locator(".topbar .who")).to_be_visible()
 
             page.goto(f"{url}/voice/dashboard/campaigns/{campaign_id}/upload/")
