@@ -8,7 +8,7 @@ A claim is a lease: if the rep vanishes, the lead is offered again once it expir
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -18,6 +18,7 @@ from django.utils import timezone
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign, Outcome
 from leadline.campaigns.rules import AnswerError, answers_clean, window_open
+from leadline.core.db import SENTINEL_NOW, SENTINEL_PK, db_datetime, precompiled
 from leadline.core.errors import BadRequest, Conflict, NotFound
 from leadline.leads.models import Lead
 from leadline.leads.selectors import lead_result
@@ -45,56 +46,19 @@ class DispositionResult:
     attempt: CallAttempt
 
 
-# A claim runs three statements, two of them inside the rep's lock. Building them with the ORM
-# costs more Python than the database needs to run them (about 2.5 ms each on the benchmark
-# machine), so each is compiled once per process from the same querysets, with sentinel
-# values standing in for the rep or campaign pk and the time; later claims only swap in
-# their own values.
-_SENTINEL_PK = -(2**62) + 12345
-_SENTINEL_NOW = datetime(1999, 12, 31, 23, 59, 58, 123457, tzinfo=UTC)
-_COMPILED: dict[tuple[str, str], "_Statement"] = {}
-
-
-@dataclass(frozen=True)
-class _Statement:
-    sql: str
-    params: list
-    pk_at: tuple[int, ...]  # where the pk goes in params
-    now_at: tuple[int, ...]  # where the time goes
-
-    def bind(self, pk: int, now: datetime | None = None) -> list:
-        params = list(self.params)
-        for i in self.pk_at:
-            params[i] = pk
-        if self.now_at:
-            adapted = connection.ops.adapt_datetimefield_value(now)
-            for i in self.now_at:
-                params[i] = adapted
-        return params
-
-
-def _compiled(name: str, queryset, uses_now: bool = True) -> _Statement:
-    key = (connection.vendor, name)
-    if key not in _COMPILED:
-        sql, params = queryset().query.sql_with_params()
-        sentinel_now = connection.ops.adapt_datetimefield_value(_SENTINEL_NOW)
-        pk_at = tuple(i for i, p in enumerate(params) if p == _SENTINEL_PK)
-        now_at = tuple(i for i, p in enumerate(params) if p == sentinel_now)
-        if not pk_at or (uses_now and not now_at):
-            # Django changed how it passes these values: fail loudly, never bind wrongly.
-            raise RuntimeError(f"cannot precompile the {name} statement")
-        _COMPILED[key] = _Statement(sql, list(params), pk_at, now_at)
-    return _COMPILED[key]
+# A claim runs three statements, two of them inside the rep's lock; each is precompiled once
+# per process (`core.db.precompiled`), since building them with the ORM cost more Python than
+# the database spent running them.
 
 
 def _rep_campaigns_query():
     return Campaign.objects.filter(
-        reps=_SENTINEL_PK, status=Campaign.Status.ACTIVE, business__is_active=True
+        reps=SENTINEL_PK, status=Campaign.Status.ACTIVE, business__is_active=True
     ).order_by("pk")
 
 
 def _rep_campaigns(rep: User) -> list[Campaign]:
-    statement = _compiled("rep campaigns", _rep_campaigns_query, uses_now=False)
+    statement = precompiled("rep campaigns", _rep_campaigns_query, uses_now=False)
     return list(Campaign.objects.raw(statement.sql, statement.bind(rep.pk)))
 
 
@@ -128,17 +92,17 @@ def lead_held_by(*, rep: User, now: datetime | None = None) -> Lead | None:
 
 
 def _held_query():
-    held = Lead.objects.filter(_holding(_SENTINEL_NOW), leased_by=OuterRef("pk")).values("pk")[:1]
+    held = Lead.objects.filter(_holding(SENTINEL_NOW), leased_by=OuterRef("pk")).values("pk")[:1]
     return (
         User.objects.select_for_update(of=("self",))
-        .filter(pk=_SENTINEL_PK)
+        .filter(pk=SENTINEL_PK)
         .annotate(held=Subquery(held))
         .values_list("held", flat=True)[:1]
     )
 
 
 def _head_query():
-    return _candidates(Campaign(pk=_SENTINEL_PK), _SENTINEL_NOW).values("pk")[:1]
+    return _candidates(Campaign(pk=SENTINEL_PK), SENTINEL_NOW).values("pk")[:1]
 
 
 def _lock_rep_and_find_held(rep: User, now: datetime) -> int | None:
@@ -147,7 +111,7 @@ def _lock_rep_and_find_held(rep: User, now: datetime) -> int | None:
     One claim at a time per rep (a double click must not leave them holding two leads): the
     rep's row lock orders them, then the second sees the first's lease.
     """
-    statement = _compiled("held", _held_query)
+    statement = precompiled("held", _held_query)
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, statement.bind(rep.pk, now))
         row = cursor.fetchone()
@@ -161,7 +125,7 @@ def _lease_head(campaign: Campaign, rep: User, now: datetime) -> Lead | None:
     concurrent claims skip each other's rows exactly as the two-statement form did, with one
     round trip fewer while the rep's row is locked (that lock time is what claims queue on).
     """
-    head = _compiled("head", _head_query)
+    head = precompiled("head", _head_query)
     table = connection.ops.quote_name(Lead._meta.db_table)
     expires = now + timedelta(minutes=campaign.lease_minutes)
     # raw(): Django's field converters still turn the returned row into a proper Lead.
@@ -171,7 +135,7 @@ def _lease_head(campaign: Campaign, rep: User, now: datetime) -> Lead | None:
             f"WHERE id = ({head.sql}) RETURNING *",
             [
                 rep.pk,
-                connection.ops.adapt_datetimefield_value(expires),
+                db_datetime(expires),
                 *head.bind(campaign.pk, now),
             ],
         )

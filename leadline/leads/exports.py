@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import connection
 
 from leadline.campaigns.models import Campaign
+from leadline.core.db import is_postgres
 
 from .selectors import RESULT_FIELDS, ResultsQuery, _filtered, result_item
 from .validation import FIXED_KEYS
@@ -62,7 +63,7 @@ class ExportLayout:
 def custom_keys(*, campaign: Campaign, query: ResultsQuery) -> list[str]:
     """Every custom field name among the exported leads, sorted (a DISTINCT in the database)."""
     sql, params = _filtered(campaign, query).values("custom_fields").query.sql_with_params()
-    if connection.vendor == "postgresql":
+    if is_postgres():
         keys_sql = (
             f"SELECT DISTINCT k FROM ({sql}) AS l, "  # noqa: S608
             "LATERAL jsonb_object_keys(l.custom_fields) AS k "

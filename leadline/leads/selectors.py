@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
+from leadline.core.db import values_in
 from leadline.core.errors import NotFound
 from leadline.dialer.recordings import recording_url
 
@@ -31,6 +32,17 @@ RESULT_FIELDS = (
     "lead_responses",
     "processed_at",
 )
+
+
+def lead_ids_existing(*, campaign: Campaign, lead_ids: list[str]) -> set[str]:
+    """Which of `lead_ids` the campaign holds (live or not: erasure clears the id)."""
+    table = Lead._meta.db_table
+    rows = values_in(
+        f"SELECT lead_id FROM {table} WHERE campaign_id = %s AND lead_id {{in_values}}",  # noqa: S608
+        [campaign.pk],
+        lead_ids,
+    )
+    return {row[0] for row in rows}
 
 
 def iso(value: datetime | None) -> str | None:

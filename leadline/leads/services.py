@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
+from leadline.core.db import db_datetime, is_postgres, pg_cursor
 from leadline.core.errors import BadRequest, Conflict, NotFound
 from leadline.dialer.models import CallAttempt
 from leadline.dialer.recordings import recording_delete
@@ -23,6 +24,7 @@ from leadline.webhooks.models import Event
 from leadline.webhooks.services import events_record_optional, events_scrub_for_lead
 
 from .models import Lead, LeadImportProblem
+from .selectors import lead_ids_existing
 from .validation import (
     CORE_INPUT_KEYS,
     CleanLead,
@@ -50,6 +52,10 @@ _INSERT_COLUMNS = (
 )
 
 
+# Ingest's insert: COPY is ~3x a multi-row INSERT on PostgreSQL (see docs/architecture.md).
+COPY_LEADS = "COPY {} ({}) FROM STDIN"
+
+
 class LeadProblems(BadRequest):
     """400 listing every problem of a request; nothing was changed."""
 
@@ -60,36 +66,12 @@ class LeadProblems(BadRequest):
         )
 
 
-def _existing_lead_ids(campaign: Campaign, lead_ids: list[str]) -> set[str]:
-    if not lead_ids:
-        return set()
-    table = Lead._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"SELECT lead_id FROM {table} WHERE campaign_id = %s AND lead_id = ANY(%s)",  # noqa: S608
-                [campaign.pk, lead_ids],
-            )
-            return {row[0] for row in cursor.fetchall()}
-        found: set[str] = set()
-        # SQLite caps bound parameters per statement; 5,000 stays well inside it.
-        for start in range(0, len(lead_ids), 5000):
-            chunk = lead_ids[start : start + 5000]
-            marks = ",".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"SELECT lead_id FROM {table} WHERE campaign_id = %s AND lead_id IN ({marks})",  # noqa: S608
-                [campaign.pk, *chunk],
-            )
-            found.update(row[0] for row in cursor.fetchall())
-        return found
-
-
 def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
     now = timezone.now()
     table = Lead._meta.db_table
     columns = ", ".join(_INSERT_COLUMNS)
-    postgres = connection.vendor == "postgresql"
-    stamp = now if postgres else connection.ops.adapt_datetimefield_value(now)
+    postgres = is_postgres()
+    stamp = now if postgres else db_datetime(now)
     status = Lead.Status.QUEUED.value
     new = Lead.QueueClass.NEW.value  # due at once, behind callbacks and retries
     rows = (
@@ -113,12 +95,7 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
     if postgres:
         # COPY is ~3x a multi-row INSERT here; it runs on Django's connection, so inside
         # the service's transaction.
-        connection.ensure_connection()
-        with (
-            connection.wrap_database_errors,
-            connection.connection.cursor() as cursor,
-            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
+        with pg_cursor() as cursor, cursor.copy(COPY_LEADS.format(table, columns)) as copy:
             for row in rows:
                 copy.write_row(row)
         return
@@ -141,7 +118,7 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
                 _insert_rows(campaign, leads)
             return lead_ids
         except IntegrityError:
-            existing = _existing_lead_ids(campaign, lead_ids)
+            existing = lead_ids_existing(campaign=campaign, lead_ids=lead_ids)
         if existing:
             raise LeadProblems(
                 [
