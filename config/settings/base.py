@@ -49,7 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "leadline.core.middleware.ApiGatewayMiddleware",
+    "leadline.accounts.middleware.ApiGatewayMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -77,7 +77,7 @@ AXES_LOCKOUT_TEMPLATE = "dashboard/locked.html"
 AXES_HTTP_RESPONSE_CODE = 429
 # The client address as the API's limiter sees it (X-Forwarded-For only behind trusted proxies),
 # so nobody escapes a lockout by sending their own X-Forwarded-For.
-AXES_CLIENT_IP_CALLABLE = "leadline.core.middleware.login_client_ip"
+AXES_CLIENT_IP_CALLABLE = "leadline.accounts.middleware.login_client_ip"
 
 ROOT_URLCONF = "config.urls"
 # The console and the dashboard send people to their own login pages; this is Django's

@@ -2,13 +2,11 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from leadline.campaigns.models import Campaign
 from leadline.core.admin_helpers import count_of
 from leadline.core.errors import ApiError
-from leadline.leads.phones import normalize_indian_phone
+from leadline.core.phones import normalize_indian_phone
 
 from .models import ApiToken, Business, User
 from .services import api_token_revoke
@@ -20,7 +18,6 @@ class BusinessAdmin(admin.ModelAdmin):
         "name",
         "is_active",
         "rate_limit_per_minute",
-        "campaigns_count",
         "users_count",
         "active_tokens_count",
         "created_at",
@@ -35,17 +32,12 @@ class BusinessAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                campaigns_count=count_of(Campaign.objects.all(), "business"),
                 users_count=count_of(User.objects.all(), "business"),
                 active_tokens_count=count_of(
                     ApiToken.objects.filter(revoked_at__isnull=True), "business"
                 ),
             )
         )
-
-    @admin.display(description="campaigns", ordering="campaigns_count")
-    def campaigns_count(self, obj):
-        return obj.campaigns_count
 
     @admin.display(description="users", ordering="users_count")
     def users_count(self, obj):
@@ -54,11 +46,6 @@ class BusinessAdmin(admin.ModelAdmin):
     @admin.display(description="active tokens", ordering="active_tokens_count")
     def active_tokens_count(self, obj):
         return obj.active_tokens_count
-
-
-class CampaignChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.name} ({obj.public_id})"
 
 
 def rep_fields_clean(form, cleaned_data, campaigns):
@@ -111,31 +98,12 @@ class UserAddForm(LeadlineUserFormMixin, DjangoUserAdmin.add_form):
 
 
 class UserChangeForm(LeadlineUserFormMixin, DjangoUserAdmin.form):
-    # Campaign.reps seen from the rep's side; saved in UserAdmin.save_related.
-    campaigns = CampaignChoiceField(
-        queryset=Campaign.objects.none(),
-        required=False,
-        widget=FilteredSelectMultiple("campaigns", is_stacked=False),
-        help_text="Campaigns this rep works; only its own business's campaigns are offered "
-        "(after changing the business, save first, then pick campaigns).",
-    )
-
     class Meta(DjangoUserAdmin.form.Meta):
         model = User
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        business_id = self.instance.business_id
-        field = self.fields["campaigns"]
-        field.queryset = Campaign.objects.filter(business_id=business_id).order_by("name")
-        if self.instance.pk and business_id:
-            field.initial = list(self.instance.rep_campaigns.values_list("pk", flat=True))
-        else:
-            field.initial = []
-
     def clean(self):
         cleaned_data = super().clean()
-        rep_fields_clean(self, cleaned_data, list(cleaned_data.get("campaigns") or []))
+        rep_fields_clean(self, cleaned_data, [])
         return cleaned_data
 
 
@@ -148,7 +116,6 @@ class UserAdmin(DjangoUserAdmin):
         "email",
         "business",
         "role",
-        "campaigns_count",
         "is_staff",
         "is_active",
         "last_login",
@@ -159,7 +126,7 @@ class UserAdmin(DjangoUserAdmin):
     autocomplete_fields = ("business",)
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("Leadline", {"fields": ("business", "role", "phone_number", "campaigns")}),
+        ("Leadline", {"fields": ("business", "role", "phone_number")}),
     )
     add_fieldsets = (
         (
@@ -178,19 +145,6 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-
-    def get_queryset(self, request):
-        assignments = Campaign.reps.through.objects.all()
-        return super().get_queryset(request).annotate(campaigns_count=count_of(assignments, "user"))
-
-    @admin.display(description="campaigns", ordering="campaigns_count")
-    def campaigns_count(self, obj):
-        return obj.campaigns_count
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        if "campaigns" in form.cleaned_data:
-            form.instance.rep_campaigns.set(form.cleaned_data["campaigns"])
 
 
 class RevokedFilter(admin.SimpleListFilter):

@@ -1,6 +1,6 @@
 """Housekeeping of shared API state."""
 
-from leadline.worker.loops import register
+from leadline.core.loops import register
 
 from . import idempotency, ratelimit
 

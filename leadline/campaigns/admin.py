@@ -212,3 +212,7 @@ class CampaignAdmin(admin.ModelAdmin):
             # After the inlines: the operator's own outcomes or script win, and whatever was
             # left empty gets campaign_create's defaults (the same function installs them).
             campaign_defaults_install(campaign=form.instance)
+
+
+# The business and user pages with their campaigns (accounts cannot import campaigns).
+from . import admin_accounts  # noqa: E402, F401

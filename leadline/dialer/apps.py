@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class DialerConfig(AppConfig):
     name = "leadline.dialer"
     label = "dialer"
+
+    def ready(self) -> None:
+        # Erasing a lead (a leads service) must reach its call attempts and recordings.
+        from leadline.leads import hooks
+
+        from .services import calls_erase_for_lead
+
+        hooks.register_erasure_hook(calls_erase_for_lead)

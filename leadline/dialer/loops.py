@@ -1,6 +1,6 @@
 """Dialer housekeeping in the worker."""
 
-from leadline.worker.loops import register
+from leadline.core.loops import register
 
 from . import services
 

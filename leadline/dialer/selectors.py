@@ -20,11 +20,11 @@ from leadline.accounts.models import Business, User
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.rules import window_open
 from leadline.core.errors import NotFound
+from leadline.core.phones import mask_phone
+from leadline.core.recordings import recording_url
 from leadline.leads.models import Lead
-from leadline.leads.phones import mask_phone
 
 from .models import CallAttempt
-from .recordings import recording_url
 
 # A rep's "today" when none of their campaigns says otherwise.
 DEFAULT_REP_TIMEZONE = "Asia/Kolkata"

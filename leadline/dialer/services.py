@@ -18,14 +18,13 @@ from django.utils import timezone
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign, Outcome
 from leadline.campaigns.rules import AnswerError, answers_clean, window_open
+from leadline.core import recordings
 from leadline.core.db import SENTINEL_NOW, SENTINEL_PK, db_datetime, precompiled
 from leadline.core.errors import BadRequest, Conflict, NotFound
+from leadline.leads import hooks as lead_hooks
 from leadline.leads.models import Lead
 from leadline.leads.selectors import lead_result
-from leadline.webhooks.models import Event
-from leadline.webhooks.services import event_record
 
-from . import recordings
 from .models import CallAttempt
 from .telephony import get_provider
 
@@ -389,9 +388,9 @@ def disposition_submit(
         lead.updated_at = now
         lead.save(update_fields=LEAD_DISPOSITION_FIELDS)
         if state == "processed":
-            event_record(
+            lead_hooks.lead_event(
                 lead=lead,
-                type=Event.Type.LEAD_PROCESSED,
+                type=lead_hooks.LEAD_PROCESSED,
                 payload=lead_result(lead=lead, campaign=lead.campaign),
             )
     return DispositionResult(state, lead, attempt)
@@ -425,3 +424,11 @@ def leases_expire(*, now: datetime | None = None) -> int:
     return Lead.objects.filter(lease_expires_at__lte=now, status=Lead.Status.QUEUED).update(
         leased_by=None, lease_expires_at=None
     )
+
+
+def calls_erase_for_lead(lead: Lead) -> None:
+    """Erasure hook: the lead's answers and recordings go (files once the erasure commits)."""
+    attempts = CallAttempt.objects.filter(lead=lead)
+    files = [path for path in attempts.values_list("recording", flat=True) if path]
+    attempts.update(answers={}, recording="", provider_call_id="")
+    transaction.on_commit(lambda: [recordings.recording_delete(path) for path in files])

@@ -3,7 +3,8 @@
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from . import recordings
+from leadline.core import recordings
+
 from .models import CallAttempt
 
 

@@ -1,6 +1,6 @@
 """CSV imports run in the worker: one import at a time per worker, any number of workers."""
 
-from leadline.worker.loops import register
+from leadline.core.loops import register
 
 from . import imports
 

@@ -14,10 +14,10 @@ from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
 from leadline.core.db import values_in
 from leadline.core.errors import NotFound
-from leadline.dialer.recordings import recording_url
+from leadline.core.phones import mask_phone
+from leadline.core.recordings import recording_url
 
 from .models import Lead
-from .phones import mask_phone
 
 RESULT_FIELDS = (
     "id",

@@ -18,11 +18,8 @@ from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
 from leadline.core.db import db_datetime, is_postgres, pg_cursor
 from leadline.core.errors import BadRequest, Conflict, NotFound
-from leadline.dialer.models import CallAttempt
-from leadline.dialer.recordings import recording_delete
-from leadline.webhooks.models import Event
-from leadline.webhooks.services import events_record_optional, events_scrub_for_lead
 
+from . import hooks
 from .models import Lead, LeadImportProblem
 from .selectors import lead_ids_existing
 from .validation import (
@@ -185,9 +182,9 @@ def lead_disable_batch(*, campaign: Campaign, lead_ids: list[str]) -> list[str]:
         live = _live_leads(campaign).filter(lead_id__in=wanted)
         newly = list(live.filter(disabled_at__isnull=True))
         live.filter(disabled_at__isnull=True).update(disabled_at=now, updated_at=now)
-        events_record_optional(
+        hooks.lead_events_optional(
             campaign=campaign,
-            type=Event.Type.LEAD_DISABLED,
+            type=hooks.LEAD_DISABLED,
             items=[(lead, _event_payload(lead, campaign, disabled_at=now)) for lead in newly],
         )
         # A processed lead keeps its result; only leads still waiting change state.
@@ -249,9 +246,9 @@ def lead_convert(*, campaign: Campaign, lead_id: str, detail: str) -> Lead:
         lead.conversion_detail = detail
         lead.updated_at = now
         lead.save(update_fields=["converted_at", "conversion_detail", "updated_at"])
-        events_record_optional(
+        hooks.lead_events_optional(
             campaign=campaign,
-            type=Event.Type.LEAD_CONVERTED,
+            type=hooks.LEAD_CONVERTED,
             items=[
                 (
                     lead,
@@ -290,14 +287,12 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
             lease_expires_at=None,
         )
         Campaign.objects.filter(pk=campaign.pk).update(lead_count=F("lead_count") - 1)
-        attempts = CallAttempt.objects.filter(lead=lead)
-        files = [path for path in attempts.values_list("recording", flat=True) if path]
-        attempts.update(answers={}, recording="", provider_call_id="")
-        events_scrub_for_lead(lead=lead)
+        # Call attempts, recordings and stored event payloads belong to higher layers.
+        hooks.lead_erasure_run(lead)
         # Only the client's own id goes out, so their systems can drop the lead too.
-        events_record_optional(
+        hooks.lead_events_optional(
             campaign=campaign,
-            type=Event.Type.LEAD_ERASED,
+            type=hooks.LEAD_ERASED,
             items=[(lead, _event_payload(lead, campaign, erased_at=now, lead_id=lead_id))],
         )
         # Stored API responses (kept 24 h for Idempotency-Key replays) may quote the lead.
@@ -309,4 +304,3 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
         LeadImportProblem.objects.filter(lead_import__campaign=campaign, lead_id=lead_id).update(
             lead_id=None
         )
-        transaction.on_commit(lambda: [recording_delete(path) for path in files])

@@ -1,6 +1,6 @@
 """Webhook delivery runs in the worker."""
 
-from leadline.worker.loops import register_factory
+from leadline.core.loops import register_factory
 
 from .delivery import DeliveryLoop
 

@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
+from leadline.leads import hooks as lead_hooks
 from leadline.leads.models import Lead
 
 
@@ -19,10 +20,10 @@ class Event(models.Model):
     """Something a client can be told about, with the exact payload its webhook will carry."""
 
     class Type(models.TextChoices):
-        LEAD_PROCESSED = "lead.processed", "Lead processed"
-        LEAD_CONVERTED = "lead.converted", "Lead converted"
-        LEAD_DISABLED = "lead.disabled", "Lead disabled"
-        LEAD_ERASED = "lead.erased", "Lead erased"
+        LEAD_PROCESSED = lead_hooks.LEAD_PROCESSED, "Lead processed"
+        LEAD_CONVERTED = lead_hooks.LEAD_CONVERTED, "Lead converted"
+        LEAD_DISABLED = lead_hooks.LEAD_DISABLED, "Lead disabled"
+        LEAD_ERASED = lead_hooks.LEAD_ERASED, "Lead erased"
         # Sent on request from the dashboard to one endpoint only; nobody subscribes to it.
         WEBHOOK_TEST = "webhook.test", "Test event"
 

@@ -216,7 +216,22 @@ def events_record_optional(
     return len(events)
 
 
-def events_scrub_for_lead(*, lead: Lead) -> int:
+class _Outbox:
+    """The outbox as the leads' event recorder (registered in `WebhooksConfig.ready`)."""
+
+    def record(self, *, lead: Lead, type: str, payload: dict[str, Any]) -> None:
+        event_record(lead=lead, type=type, payload=payload)
+
+    def record_optional(
+        self, *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
+    ) -> int:
+        return events_record_optional(campaign=campaign, type=type, items=items)
+
+
+OUTBOX = _Outbox()
+
+
+def events_scrub_for_lead(lead: Lead) -> int:
     """Erasure: no stored payload or response excerpt keeps the lead's data; unsent is cancelled."""
     Delivery.objects.filter(event__lead=lead, status=Delivery.Status.PENDING).update(
         status=Delivery.Status.CANCELLED, lease_expires_at=None

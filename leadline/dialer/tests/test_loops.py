@@ -5,9 +5,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from leadline.core.loops import registered
 from leadline.dialer import loops, services
 from leadline.leads.models import Lead
-from leadline.worker.loops import registered
 
 
 def test_lease_expiry_is_registered_every_30_seconds():

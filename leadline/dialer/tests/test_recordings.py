@@ -2,7 +2,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from leadline.dialer import recordings
+from leadline.core import recordings
 from leadline.dialer.tests.test_dialer_flow import OBJECTIVE, call
 
 

@@ -7,7 +7,7 @@ from leadline.accounts.models import User
 from leadline.accounts.services import rep_upsert
 from leadline.campaigns.models import Campaign
 from leadline.core.errors import ApiError
-from leadline.leads.phones import normalize_indian_phone
+from leadline.core.phones import normalize_indian_phone
 
 
 class Command(BaseCommand):

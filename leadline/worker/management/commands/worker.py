@@ -7,7 +7,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
-from leadline.worker.loops import Loop, registered
+from leadline.core.loops import Loop, registered
 
 logger = logging.getLogger("leadline.worker")
 

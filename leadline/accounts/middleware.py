@@ -13,12 +13,12 @@ from http import HTTPStatus
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from leadline.accounts import ratelimit
-from leadline.accounts.selectors import api_token_authenticate
-from leadline.accounts.services import api_token_touch
+from leadline.core.errors import ApiError, AuthenticationFailed, PayloadTooLarge, RateLimited
+from leadline.core.http import error_response, json_response
 
-from .errors import ApiError, AuthenticationFailed, PayloadTooLarge, RateLimited
-from .http import error_response, json_response
+from . import ratelimit
+from .selectors import api_token_authenticate
+from .services import api_token_touch
 
 logger = logging.getLogger(__name__)
 

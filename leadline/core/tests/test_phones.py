@@ -3,7 +3,7 @@ import random
 import phonenumbers
 import pytest
 
-from leadline.leads.phones import mask_phone, normalize_indian_phone, normalize_indian_phone_slow
+from leadline.core.phones import mask_phone, normalize_indian_phone, normalize_indian_phone_slow
 
 
 @pytest.mark.parametrize(

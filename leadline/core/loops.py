@@ -1,4 +1,6 @@
-"""The loop registry: each app registers small jobs; the worker runs each in its own thread.
+"""The loop registry: each app registers small jobs in its `loops.py`; `leadline worker` (the
+top layer) imports those modules and runs each loop in its own thread. The registry lives in
+core so that registering points down the layers.
 
 A loop's `run_once()` returns how many items it handled: the worker calls it again at once
 while there is work, and waits `interval_seconds` when there is none. A runner may also define

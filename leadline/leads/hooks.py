@@ -1,0 +1,75 @@
+"""Where higher layers plug into what happens to a lead, without leads importing them.
+
+Leads sit below the dialer and webhooks, yet a lead's life concerns both: erasure must reach
+the dialer's call attempts and recordings and the webhooks' stored payloads, and a processed,
+converted, disabled or erased lead is announced through the webhooks' outbox. Rather than
+leads importing those apps (an import cycle), they register here from their `AppConfig.ready()`
+and leads' services call the hooks inside their own transaction, the way worker loops register
+with `core.loops`. Registration is explicit and happens once per process; the hooks run in the
+order the apps are installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from leadline.campaigns.models import Campaign
+
+    from .models import Lead
+
+# The lead events a client can be told about (the outbox's types use these values).
+LEAD_PROCESSED = "lead.processed"
+LEAD_CONVERTED = "lead.converted"
+LEAD_DISABLED = "lead.disabled"
+LEAD_ERASED = "lead.erased"
+
+
+class LeadEventRecorder(Protocol):
+    def record(self, *, lead: Lead, type: str, payload: dict[str, Any]) -> None:
+        """Record an event that is always kept (lead.processed: GET reads it back)."""
+
+    def record_optional(
+        self, *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
+    ) -> int:
+        """Record events only someone subscribed to; returns how many were kept."""
+
+
+# Called with the lead inside the erasure's transaction; each removes what its app keeps.
+ErasureHook = Callable[["Lead"], None]
+
+_event_recorders: list[LeadEventRecorder] = []
+_erasure_hooks: list[ErasureHook] = []
+
+
+def register_event_recorder(recorder: LeadEventRecorder) -> None:
+    if recorder not in _event_recorders:
+        _event_recorders.append(recorder)
+
+
+def register_erasure_hook(hook: ErasureHook) -> None:
+    if hook not in _erasure_hooks:
+        _erasure_hooks.append(hook)
+
+
+def lead_event(*, lead: Lead, type: str, payload: dict[str, Any]) -> None:
+    """Announce a lead event; call inside the transaction of the change it announces."""
+    for recorder in _event_recorders:
+        recorder.record(lead=lead, type=type, payload=payload)
+
+
+def lead_events_optional(
+    *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
+) -> None:
+    """Announce optional lead events (converted, disabled, erased) to whoever subscribed."""
+    if not items:
+        return
+    for recorder in _event_recorders:
+        recorder.record_optional(campaign=campaign, type=type, items=items)
+
+
+def lead_erasure_run(lead: Lead) -> None:
+    """Let every registered app remove its traces of the lead (inside the erasure)."""
+    for hook in _erasure_hooks:
+        hook(lead)
