@@ -78,7 +78,9 @@ NO_LEAD_ID = {
         }
     ],
 }
-NOT_JSON = {"detail": "Request body is not valid JSON: unexpected character."}
+NOT_JSON = {
+    "detail": "Request body is not valid JSON: unexpected character, expected a JSON value."
+}
 
 
 def _problems(detail: str, *problems: tuple[int | None, Any, str, str, str]) -> dict[str, Any]:

@@ -229,3 +229,53 @@ def test_document_examples_match_their_schemas(document):
                         assert not _errors(document, example["value"], *parts), (path, name)
                         checked += 1
     assert checked > 40
+
+
+# --- what the server really sends -----------------------------------------------------------
+
+
+def _conforms(document, template: str, method: str, response) -> None:
+    status = str(response.status_code)
+    responses = document["paths"][template][method]["responses"]
+    assert status in responses, f"{method} {template} answered undocumented {status}"
+    body = orjson.loads(response.content)
+    parts = _media("paths", template, method, "responses", status)
+    assert not _errors(document, body, *parts), (template, status, body)
+
+
+def test_real_responses_match_their_schemas(document, api, client, campaign, settings):
+    path = "/api/v4/leads/{}/" + campaign.public_id + "/"
+    lead = {"lead_id": "a", "phone_number": "9876543210", "contact_name": "A", "city": "Pune"}
+    walk = [
+        ("create", "post", api.post(path.format("create"), [lead, {**lead, "lead_id": 2}])),
+        ("create", "post", api.post(path.format("create"), [lead, {"lead_id": 3}])),
+        ("create", "post", api.post(path.format("create"), lead, content_type="text/plain")),
+        ("create", "post", api.post(path.format("create"), raw=b"[1,")),
+        ("responses", "get", api.get(path.format("responses"))),
+        ("responses", "get", api.get(path.format("responses"), {"page_size": "x"})),
+        ("responses", "get", api.get(path.format("responses"), {"page": "9"})),
+        ("responses", "get", client.get(path.format("responses"))),
+        ("disable", "post", api.post(path.format("disable"), [{"lead_id": 2}])),
+        ("disable", "post", api.post(path.format("disable"), {"lead_id": "nope"})),
+        ("update", "patch", api.patch(path.format("update"), {"lead_id": "a", "plan": "gold"})),
+        ("update", "patch", api.patch(path.format("update"), {"lead_id": "a", "phone_number": 1})),
+        ("convert", "post", api.post(path.format("convert"), {"lead_id": "a", "detail": "X"})),
+        ("convert", "post", api.post(path.format("convert"), {"lead_id": "a"})),
+        ("delete", "post", api.post(path.format("delete"), {"lead_id": "a"})),
+        ("delete", "post", api.post(path.format("delete"), {"lead_id": "a"})),
+        ("delete", "post", api.post(path.format("delete"), {})),
+    ]
+    key = {"Idempotency-Key": "k1"}
+    api.post(path.format("delete"), {"lead_id": 2}, headers=key)
+    walk.append(("delete", "post", api.post(path.format("delete"), {"lead_id": 3}, headers=key)))
+    settings.LEADLINE_MAX_LEADS_PER_REQUEST = 1
+    walk.append(("create", "post", api.post(path.format("create"), [lead, lead])))
+    campaign.business.rate_limit_per_minute = 1
+    campaign.business.save()
+    walk.append(("convert", "post", api.post(path.format("convert"), {"lead_id": 2})))
+    statuses = set()
+    for action, method, response in walk:
+        template = "/api/v4/leads/" + action + "/{campaign_id}/"
+        _conforms(document, template, method, response)
+        statuses.add(response.status_code)
+    assert statuses == {200, 201, 202, 400, 403, 404, 413, 415, 422, 429}
