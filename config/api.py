@@ -1,11 +1,16 @@
 """The one NinjaAPI of the project: the Leads API v4; each app contributes a Router."""
 
-from ninja import NinjaAPI
-
-from leadline.core.api import BusinessBearer, ORJSONRenderer, install_error_handlers
+from leadline.core.api import (
+    BusinessBearer,
+    DocumentedNinjaAPI,
+    ORJSONRenderer,
+    install_error_handlers,
+)
 from leadline.leads.api import router as leads_router
+from leadline.leads.api_docs import WEBHOOKS
+from leadline.leads.schemas import REQUEST_MODELS
 
-api = NinjaAPI(
+api = DocumentedNinjaAPI(
     title="Leadline Leads API",
     version="4",
     description=(
@@ -17,6 +22,8 @@ api = NinjaAPI(
     auth=BusinessBearer(),
     docs_url="/docs",
     openapi_url="/openapi.json",
+    openapi_models=REQUEST_MODELS,
+    openapi_extra={"webhooks": WEBHOOKS},
 )
 install_error_handlers(api)
 api.add_router("/leads/", leads_router)

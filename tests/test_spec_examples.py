@@ -37,12 +37,11 @@ import pytest
 import requests
 
 from tests.helpers import HTTP_TIMEOUT, create_leads, get_page
+from tests.spec import REFERENCE, parse_examples
 
 pytestmark = pytest.mark.live
 
-ROOT = Path(__file__).resolve().parent.parent
 VENDORED = Path(__file__).resolve().parent / "fixtures" / "spec_examples.md"
-REFERENCE = ROOT.parent / "shared" / "spec" / "leads-api-v4.md"
 
 SECTIONS = {
     "create": "## Create Leads",
@@ -78,24 +77,6 @@ CUSTOM_PAIRS = {
     '"{custom_field}": "{custom_value}"': '"city": "Delhi"',
 }
 PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_ ]*\}")
-
-
-def parse_examples(text: str) -> list[tuple[str, str, str]]:
-    """(section heading, language, code) of every ```python / ```shell block, in order."""
-    blocks = []
-    heading = None
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("## "):
-            heading = line
-        elif line in ("```python", "```shell"):
-            end = lines.index("```", i + 1)
-            blocks.append((heading, line[3:], "\n".join(lines[i + 1 : end])))
-            i = end
-        i += 1
-    return blocks
 
 
 EXAMPLES = parse_examples(VENDORED.read_text(encoding="utf-8"))

@@ -7,14 +7,25 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Schema
 
 from leadline.accounts.idempotency import idempotent
 from leadline.campaigns.selectors import campaign_get_for_business
+from leadline.core.api import operation_docs
 from leadline.core.errors import BadRequest, NotFound, PayloadTooLarge
 from leadline.core.http import json_response, read_json_body
 
-from . import services
+from . import api_docs, services
+from .schemas import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    LeadConverted,
+    LeadErased,
+    LeadResult,
+    LeadResultsPage,
+    LeadsCreated,
+    LeadsDisabled,
+)
 from .selectors import PageOutOfRange, ResultsQuery, lead_result, lead_results_page
 from .validation import FieldProblem, as_list, clean_lead_id, clean_new_leads, problem
 
@@ -26,14 +37,10 @@ MAX_PAGE_SIZE = 1000
 MILLISECONDS_FROM = 10**11
 
 
-def _json_body(description: str, example: Any) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "description": description,
-            "content": {"application/json": {"schema": {}, "example": example}},
-        }
-    }
+def _write(success: int, model: type[Schema], docs: dict[Any, Any]) -> dict[str, Any]:
+    """Ninja `response` and `openapi_extra` of an endpoint that reads a JSON body."""
+    schemas = {success: model, **WRITE_ERRORS}
+    return {"response": schemas, "openapi_extra": operation_docs(docs, schemas, idempotent=True)}
 
 
 def _campaign(request: HttpRequest, campaign_id: str):
@@ -57,12 +64,7 @@ def _single_lead_id(payload: dict[str, Any]) -> str:
 @router.post(
     "/create/{campaign_id}/",
     summary="Create leads",
-    response={201: dict, 400: dict, 403: dict, 404: dict, 413: dict, 415: dict, 422: dict},
-    openapi_extra=_json_body(
-        "A list of leads, or one lead object. Every key besides lead_id, phone_number and "
-        "contact_name is a custom field.",
-        [{"lead_id": "uniqueleadid1", "phone_number": "9876543210", "contact_name": "John Doe"}],
-    ),
+    **_write(201, LeadsCreated, api_docs.CREATE_DOCS),
 )
 def create_leads(request: HttpRequest, campaign_id: str):
     campaign = _campaign(request, campaign_id)
@@ -144,7 +146,8 @@ def _page_url(request: HttpRequest, page: int) -> str:
 @router.get(
     "/responses/{campaign_id}/",
     summary="Get leads and their results",
-    response={200: dict, 400: dict, 403: dict, 404: dict},
+    response={200: LeadResultsPage, **READ_ERRORS},
+    openapi_extra=operation_docs(api_docs.GET_DOCS, [200, *READ_ERRORS]),
 )
 def get_leads(
     request: HttpRequest,
@@ -187,10 +190,7 @@ def get_leads(
 @router.post(
     "/disable/{campaign_id}/",
     summary="Disable leads",
-    response={201: dict, 400: dict, 403: dict, 404: dict, 415: dict},
-    openapi_extra=_json_body(
-        "A list of {lead_id} objects, or one.", [{"lead_id": "uniqueleadid1"}]
-    ),
+    **_write(201, LeadsDisabled, api_docs.DISABLE_DOCS),
 )
 def disable_leads(request: HttpRequest, campaign_id: str):
     campaign = _campaign(request, campaign_id)
@@ -231,8 +231,7 @@ def disable_leads(request: HttpRequest, campaign_id: str):
 @router.post(
     "/delete/{campaign_id}/",
     summary="Erase a lead's personal data",
-    response={202: dict, 400: dict, 403: dict, 404: dict, 415: dict},
-    openapi_extra=_json_body("The lead to erase.", {"lead_id": "uniqueleadid1"}),
+    **_write(202, LeadErased, api_docs.DELETE_DOCS),
 )
 def delete_lead(request: HttpRequest, campaign_id: str):
     campaign = _campaign(request, campaign_id)
@@ -248,11 +247,7 @@ def delete_lead(request: HttpRequest, campaign_id: str):
 @router.patch(
     "/update/{campaign_id}/",
     summary="Update a lead",
-    response={200: dict, 400: dict, 403: dict, 404: dict, 415: dict},
-    openapi_extra=_json_body(
-        "lead_id plus the fields to change; a custom field sent as null is removed.",
-        {"lead_id": "uniqueleadid1", "phone_number": "9876543210", "city": "Pune"},
-    ),
+    **_write(200, LeadResult, api_docs.UPDATE_DOCS),
 )
 def update_lead(request: HttpRequest, campaign_id: str):
     campaign = _campaign(request, campaign_id)
@@ -273,11 +268,7 @@ def update_lead(request: HttpRequest, campaign_id: str):
 @router.post(
     "/convert/{campaign_id}/",
     summary="Mark a lead converted",
-    response={200: dict, 400: dict, 403: dict, 404: dict, 415: dict},
-    openapi_extra=_json_body(
-        "The lead and a 1 to 32 character conversion code.",
-        {"lead_id": "uniqueleadid1", "detail": "PAID_PLAN"},
-    ),
+    **_write(200, LeadConverted, api_docs.CONVERT_DOCS),
 )
 def convert_lead(request: HttpRequest, campaign_id: str):
     campaign = _campaign(request, campaign_id)

@@ -1,0 +1,191 @@
+"""Shapes of the Leads API v4 bodies, for the OpenAPI document and for tests.
+
+The endpoints never pass through these models: they validate input by hand (`validation.py`
+reports every problem of a 10,000-lead batch at once) and render with `json_response`, which
+Ninja returns untouched. So each model must describe what that code sends, key for key;
+`tests/test_openapi.py` holds the document to the reference's examples and to real responses.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from ninja import Schema
+from pydantic import AnyUrl, ConfigDict, Field, RootModel
+
+from .validation import CONTACT_NAME_MAX, LEAD_ID_MAX
+
+LeadIdInput = Annotated[
+    Annotated[str, Field(min_length=1, max_length=LEAD_ID_MAX)] | int,
+    Field(
+        description="The client's id of the lead in the campaign; a number is the same lead as "
+        "its decimal string."
+    ),
+]
+PhoneInput = Annotated[
+    str | int,
+    Field(
+        description="An Indian phone number: ten digits, optionally behind +91, 91, 0 or 0091, "
+        "with spaces, hyphens, dots or brackets."
+    ),
+]
+ContactNameInput = Annotated[
+    str, Field(min_length=1, max_length=CONTACT_NAME_MAX, description="Name of the lead.")
+]
+CUSTOM_FIELDS = (
+    "Every other key is a custom field of the lead: any JSON value, returned as a top-level key "
+    "of the lead's result item and webhook payload."
+)
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+class NewLead(Schema):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"description": CUSTOM_FIELDS})
+
+    lead_id: LeadIdInput
+    phone_number: PhoneInput
+    contact_name: ContactNameInput
+
+
+class CreateLeadsRequest(RootModel[list[NewLead] | NewLead]):
+    model_config = ConfigDict(
+        json_schema_extra={"description": "A list of leads, or one lead object."}
+    )
+
+
+class LeadRef(Schema):
+    lead_id: LeadIdInput
+
+
+class DisableLeadsRequest(RootModel[list[LeadRef] | LeadRef]):
+    model_config = ConfigDict(
+        json_schema_extra={"description": "A list of {lead_id} objects, or one."}
+    )
+
+
+class LeadUpdate(Schema):
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "description": CUSTOM_FIELDS + " A custom field sent as null is removed."
+        },
+    )
+
+    lead_id: LeadIdInput
+    # Optional but never null: the key is either absent (unchanged) or a new value.
+    phone_number: PhoneInput = Field(None)
+    contact_name: ContactNameInput = Field(None)
+
+
+class LeadConversion(Schema):
+    lead_id: LeadIdInput
+    detail: str = Field(
+        min_length=1, max_length=32, description="Why the lead converted, as a short code."
+    )
+
+
+# --- successful responses -------------------------------------------------------------------
+
+
+class LeadsCreated(Schema):
+    detail: str
+    created: int = Field(ge=1)
+    lead_ids: list[str] = Field(description="The ids created, in request order.")
+
+
+class LeadResult(Schema):
+    """A lead and what calling it produced: the reference's fixed keys, then custom fields."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "description": "The fixed keys of the reference, then the lead's custom fields as "
+            "further top-level keys (a fixed key wins a clash). Timestamps are ISO 8601 with "
+            "an offset, to the second."
+        },
+    )
+
+    phone_number: str = Field(description="E.164: +91 and ten digits.")
+    lead_id: str
+    latest_recording_url: AnyUrl | None = Field(
+        description="Signed URL of the latest call's audio (supports HTTP Range); null until a "
+        "call was recorded."
+    )
+    campaign_id: str
+    latest_called_at: datetime | None
+    lead_outcome: str | None
+    processed_at: datetime | None
+    contact_name: str
+    created_at: datetime
+    lead_responses: dict[str, Any] = Field(description="Answers captured on the calls.")
+
+
+class LeadResultsPage(Schema):
+    count: int = Field(ge=0)
+    next: AnyUrl | None = Field(description="Absolute URL of the next page, or null.")
+    previous: AnyUrl | None = Field(description="Absolute URL of the previous page, or null.")
+    results: list[LeadResult]
+
+
+class LeadsDisabled(Schema):
+    detail: str
+    disabled: int = Field(ge=1)
+    lead_ids: list[str] = Field(description="The ids disabled, without repeats.")
+
+
+class LeadErased(Schema):
+    detail: str
+    lead_id: str
+
+
+class LeadConverted(Schema):
+    detail: str
+    lead_id: str
+    converted_at: datetime = Field(description="The first conversion; a repeat keeps it.")
+    conversion_detail: str
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class Problem(Schema):
+    index: int | None = Field(ge=0, description="Position in a list body; null otherwise.")
+    lead_id: str | int | None = Field(description="The lead's id as sent, when it had one.")
+    field: str | None = Field(description="The key at fault; null for the whole item.")
+    code: str = Field(description="required, invalid, too_long, too_large, duplicate, not_found.")
+    message: str
+
+
+class Error(Schema):
+    detail: str
+
+
+class BadRequestError(Schema):
+    detail: str
+    errors: list[Problem] = Field(
+        default_factory=list,
+        description="Every problem of the leads in the request; only for problems with leads.",
+    )
+
+
+class RateLimitedError(Schema):
+    detail: str
+    limit: int = Field(description="Requests allowed per minute.")
+    retry_after: int = Field(description="Seconds until the budget is refilled.")
+
+
+# What the server answers besides the success, per kind of endpoint. 403 and 429 come from the
+# API gateway middleware, 413 and 415 from `core.http.read_json_body`.
+READ_ERRORS = {400: BadRequestError, 403: Error, 404: Error, 429: RateLimitedError}
+WRITE_ERRORS = {
+    400: BadRequestError,
+    403: Error,
+    404: Error,
+    409: Error,
+    413: Error,
+    415: Error,
+    422: Error,
+    429: RateLimitedError,
+}
+REQUEST_MODELS = (CreateLeadsRequest, DisableLeadsRequest, LeadRef, LeadUpdate, LeadConversion)
