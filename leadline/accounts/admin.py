@@ -1,8 +1,11 @@
 """Operator console for tenants, people and API tokens (staff only, like all of /admin/)."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 
 from leadline.core.admin_helpers import count_of
 from leadline.core.errors import ApiError
@@ -14,7 +17,7 @@ from .services import api_token_revoke
 
 @admin.register(Business)
 class BusinessAdmin(admin.ModelAdmin):
-    list_display = (
+    list_display: tuple[str, ...] = (
         "name",
         "is_active",
         "rate_limit_per_minute",
@@ -76,6 +79,8 @@ def rep_fields_clean(form, cleaned_data, campaigns):
 class LeadlineUserFormMixin:
     """Role, business and the rep's own phone (normalised to E.164, as `leadline rep add`)."""
 
+    cleaned_data: dict[str, Any]  # the form's, as this mixes into one
+
     def clean_phone_number(self):
         value = self.cleaned_data.get("phone_number", "")
         if not value:
@@ -97,8 +102,8 @@ class UserAddForm(LeadlineUserFormMixin, DjangoUserAdmin.add_form):
         return cleaned_data
 
 
-class UserChangeForm(LeadlineUserFormMixin, DjangoUserAdmin.form):
-    class Meta(DjangoUserAdmin.form.Meta):
+class UserChangeForm(LeadlineUserFormMixin, DjangoUserChangeForm):
+    class Meta(DjangoUserChangeForm.Meta):
         model = User
 
     def clean(self):
@@ -111,7 +116,7 @@ class UserChangeForm(LeadlineUserFormMixin, DjangoUserAdmin.form):
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserAddForm
-    list_display = (
+    list_display: tuple[str, ...] = (
         "username",
         "email",
         "business",
@@ -125,7 +130,8 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "email", "first_name", "last_name", "business__name")
     autocomplete_fields = ("business",)
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        # django-stubs give UserAdmin the ModelAdmin's Optional fieldsets; Django defines them.
+        *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
         ("Leadline", {"fields": ("business", "role", "phone_number")}),
     )
     add_fieldsets = (

@@ -8,15 +8,19 @@ carries the RateLimit headers and is JSON.
 import io
 import ipaddress
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from leadline.core.errors import ApiError, AuthenticationFailed, PayloadTooLarge, RateLimited
 from leadline.core.http import error_response, json_response
 
 from . import ratelimit
+from .http import ApiRequest
 from .selectors import api_token_authenticate
 from .services import api_token_touch
 
@@ -58,6 +62,8 @@ def read_chunked_body(request: HttpRequest) -> None:
         or "chunked" not in request.headers.get("Transfer-Encoding", "").lower()
     ):
         return
+    # Served by gunicorn's WSGI workers only (there is no ASGI entry point).
+    assert isinstance(request, WSGIRequest)
     limit = settings.LEADLINE_MAX_BODY_BYTES
     # gunicorn de-chunks wsgi.input; read one byte past the limit to detect an oversize body.
     body = request.environ["wsgi.input"].read(limit + 1)
@@ -65,14 +71,16 @@ def read_chunked_body(request: HttpRequest) -> None:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
     request.META["CONTENT_LENGTH"] = str(len(body))
     request._stream = io.BytesIO(body)
-    request._read_started = False
+    # HttpRequest's own flag for a consumed stream, which django-stubs do not declare.
+    request._read_started = False  # type: ignore[attr-defined]
 
 
 class ApiGatewayMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    # Django passes a plain request; for /api/ paths this sets what ApiRequest declares.
+    def __call__(self, request: ApiRequest) -> HttpResponseBase:
         path = request.path_info
         if not path.startswith(API_ROOT):
             return self.get_response(request)
@@ -95,7 +103,7 @@ class ApiGatewayMiddleware:
                 response[name] = value
         return response
 
-    def _authenticate(self, request: HttpRequest) -> None:
+    def _authenticate(self, request: ApiRequest) -> None:
         token = api_token_authenticate(secret=bearer_secret(request))
         if token is None:
             status = ratelimit.hit(
@@ -129,7 +137,7 @@ class ApiGatewayMiddleware:
         request.business = business
 
     @staticmethod
-    def _as_json(response: HttpResponse) -> HttpResponse:
+    def _as_json(response: HttpResponseBase) -> HttpResponseBase:
         if response.status_code < 400 or response.get("Content-Type", "").startswith(
             "application/json"
         ):

@@ -3,6 +3,7 @@
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -80,8 +81,22 @@ def dashboard_user_create(*, business: Business, username: str | None = None) ->
     return user, password
 
 
+class _Reps(Protocol):
+    def add(self, *objs: User) -> None: ...
+
+
+class RepCampaign(Protocol):
+    """What `rep_upsert` needs of a campaign (campaigns.models.Campaign, a layer above)."""
+
+    @property
+    def business_id(self) -> int: ...
+
+    @property
+    def reps(self) -> _Reps: ...
+
+
 def rep_upsert(
-    *, campaign, username: str, phone_number: str, password: str | None = None
+    *, campaign: RepCampaign, username: str, phone_number: str, password: str | None = None
 ) -> tuple[User, bool]:
     """Create a rep of the campaign's business (or update one) and assign it to the campaign.
 
@@ -89,9 +104,9 @@ def rep_upsert(
     an existing user of another business, or one who is not a rep, is refused.
     """
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(username=username).first()
-        created = user is None
-        if created:
+        existing = User.objects.select_for_update().filter(username=username).first()
+        created = existing is None
+        if existing is None:
             user = User.objects.create_user(
                 username=username,
                 password=password,
@@ -100,6 +115,7 @@ def rep_upsert(
                 phone_number=phone_number,
             )
         else:
+            user = existing
             if user.role != User.Role.REP or user.business_id != campaign.business_id:
                 raise Conflict(f"User {username!r} exists and is not a rep of this business.")
             user.phone_number = phone_number

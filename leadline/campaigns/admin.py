@@ -25,6 +25,7 @@ class ScriptQuestionForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
+        assert cleaned_data is not None  # ModelForm.clean returns self.cleaned_data
         kind, options = cleaned_data.get("kind"), cleaned_data.get("options")
         if options is None:
             return cleaned_data
@@ -60,6 +61,8 @@ class CampaignAdminForm(forms.ModelForm):
         reps = self.fields.get("reps")
         if reps is None:
             return
+        # The form field of the Campaign.reps many-to-many.
+        assert isinstance(reps, forms.ModelMultipleChoiceField)
         queryset = User.objects.filter(role=User.Role.REP).order_by("username")
         if self.instance.business_id:
             # The business is fixed once the campaign exists: offer its reps only.
@@ -68,7 +71,11 @@ class CampaignAdminForm(forms.ModelForm):
             # A new campaign: the business is picked on the same form, so offer every rep
             # with its business named; clean() refuses those of another business.
             reps.queryset = queryset.select_related("business")
-            reps.label_from_instance = lambda user: f"{user.username} ({user.business})"
+            # A per-instance override (the admin builds this field, so it cannot be a
+            # subclass); mypy refuses assigning to a method, which this deliberately does.
+            reps.label_from_instance = (  # type: ignore[method-assign]
+                lambda obj: f"{obj.username} ({obj.business})"
+            )
 
     def clean_timezone(self):
         name = self.cleaned_data["timezone"]
@@ -115,6 +122,7 @@ class CampaignAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
+        assert cleaned_data is not None  # ModelForm.clean returns self.cleaned_data
         start, end = cleaned_data.get("window_start"), cleaned_data.get("window_end")
         if start is not None and end is not None and start >= end:
             # window_open() tests start <= local time < end: a window past midnight never opens.

@@ -53,6 +53,7 @@ class RepUserChangeForm(UserChangeForm):
         super().__init__(*args, **kwargs)
         business_id = self.instance.business_id
         field = self.fields["campaigns"]
+        assert isinstance(field, CampaignChoiceField)
         field.queryset = Campaign.objects.filter(business_id=business_id).order_by("name")
         if self.instance.pk and business_id:
             field.initial = list(self.instance.rep_campaigns.values_list("pk", flat=True))
@@ -62,6 +63,7 @@ class RepUserChangeForm(UserChangeForm):
     def clean(self):
         # The base form's clean checks the rep rules without campaigns; these include them.
         cleaned_data = super(UserChangeForm, self).clean()
+        assert cleaned_data is not None  # ModelForm.clean returns self.cleaned_data
         rep_fields_clean(self, cleaned_data, list(cleaned_data.get("campaigns") or []))
         return cleaned_data
 

@@ -135,7 +135,8 @@ DEFAULT_OUTCOMES = [
     ("Wrong Number", False, Outcome.Effect.FINAL),
     ("Callback Requested", True, Outcome.Effect.CALLBACK),
 ]
-DEFAULT_QUESTIONS = [
+# (key, label, kind, required, options)
+DEFAULT_QUESTIONS: list[tuple[str, str, ScriptQuestion.Kind, bool, list[str]]] = [
     ("interested", "Is the customer interested?", ScriptQuestion.Kind.YES_NO, True, []),
     ("notes", "Notes from the call", ScriptQuestion.Kind.TEXT, False, []),
 ]

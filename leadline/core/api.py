@@ -6,10 +6,10 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.openapi.schema import REF_TEMPLATE
+from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
 from ninja.renderers import BaseRenderer
 from ninja.schema import NinjaGenerateJsonSchema
 from ninja.security import HttpBearer
@@ -24,40 +24,40 @@ logger = logging.getLogger(__name__)
 class ORJSONRenderer(BaseRenderer):
     media_type = "application/json"
 
-    def render(self, request, data, *, response_status):
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
         return orjson.dumps(data)
 
 
 class BusinessBearer(HttpBearer):
     """Bearer auth for OpenAPI; the gateway middleware has already checked the token."""
 
-    def authenticate(self, request: HttpRequest, token: str):
+    def authenticate(self, request: HttpRequest, token: str) -> object | None:
         return getattr(request, "business", None)
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ApiError)
-    def on_api_error(request, exc: ApiError):
+    def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
         return error_response(exc)
 
     @api.exception_handler(AuthenticationError)
-    def on_auth_error(request, exc):
+    def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         return error_response(AuthenticationFailed())
 
     @api.exception_handler(ValidationError)
-    def on_validation_error(request, exc: ValidationError):
+    def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         return error_response(BadRequest("Invalid request.", extra={"errors": exc.errors}))
 
     @api.exception_handler(Http404)
-    def on_404(request, exc):
+    def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
         return error_response(NotFound())
 
     @api.exception_handler(HttpError)
-    def on_http_error(request, exc: HttpError):
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return json_response({"detail": str(exc)}, status=exc.status_code)
 
     @api.exception_handler(Exception)
-    def on_unexpected(request, exc):
+    def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         # Never a traceback to the client; the log has the type and place, not the payload.
         logger.exception("unhandled error in %s %s", request.method, request.path_info)
         return json_response({"detail": "Internal server error."}, status=500)
@@ -73,11 +73,15 @@ class DocumentedNinjaAPI(NinjaAPI):
     would leave them out of `components`; `openapi_models` puts them (and their $defs) in.
     """
 
-    def __init__(self, *args, openapi_models: tuple[type[BaseModel], ...] = (), **kwargs):
+    def __init__(
+        self, *args: Any, openapi_models: tuple[type[BaseModel], ...] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.openapi_models = openapi_models
 
-    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
         document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         components = document["components"]["schemas"]
         for model in self.openapi_models:

@@ -59,8 +59,9 @@ def values_in(sql: str, params: Sequence[Any], values: Sequence[Any]) -> list[tu
     with connection.cursor() as cursor:
         if is_postgres():
             cursor.execute(sql.format(in_values="= ANY(%s)"), [*params, list(values)])
-            return cursor.fetchall()
-        rows: list[tuple[Any, ...]] = []
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
+        rows = []
         for start in range(0, len(values), SQLITE_MAX_PARAMS):
             chunk = values[start : start + SQLITE_MAX_PARAMS]
             marks = ",".join(["%s"] * len(chunk))

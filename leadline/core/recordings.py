@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.signing import Signer
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.crypto import constant_time_compare
 
 _signer = Signer(salt="leadline.recording")
@@ -62,13 +63,14 @@ def recording_url_valid(reference: str, expires: str, signature: str) -> bool:
     return constant_time_compare(signature, _signature(reference, int(expires)))
 
 
-def serve(request: HttpRequest, path: str) -> HttpResponse:
+def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     """The audio, honouring a single HTTP Range (206) so players and clients can seek."""
     if not default_storage.exists(path):
         raise Http404
     size = default_storage.size(path)
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
     match = _RANGE.match(request.headers.get("Range", "").strip())
+    response: HttpResponseBase
     if not match or match.groups() == ("", ""):
         response = FileResponse(default_storage.open(path, "rb"), content_type="audio/wav")
         for name, value in headers.items():
