@@ -87,36 +87,6 @@ REQUIRED_COLUMNS = ("lead_id", "phone_number", "contact_name")
 _HEAD_RECORDS = 1000
 
 
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
-def max_bytes() -> int:
-    return _setting("LEADLINE_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
-
-
-def max_rows() -> int:
-    return _setting("LEADLINE_IMPORT_MAX_ROWS", 200_000)
-
-
-def chunk_rows() -> int:
-    # Rows per progress update and per `lead_create_batch` call.
-    return _setting("LEADLINE_IMPORT_CHUNK_ROWS", 2_000)
-
-
-def lease_seconds() -> int:
-    return _setting("LEADLINE_IMPORT_LEASE_SECONDS", 120)
-
-
-def retention_seconds() -> int:
-    return _setting("LEADLINE_IMPORT_RETENTION_SECONDS", 24 * 3600)
-
-
-def max_active_imports() -> int:
-    # Unfinished imports per business: bounds the personal data waiting on disk.
-    return _setting("LEADLINE_IMPORT_MAX_ACTIVE", 5)
-
-
 class ImportRejected(BadRequest):
     """A file-level problem; the message is shown to the user and never quotes a cell."""
 
@@ -237,7 +207,7 @@ def _checked_rows(binary: Iterable[bytes]) -> Iterator[_Row]:
     names = parse_header(header)
     id_column = names.index("lead_id")
     first_row_of: dict[str, int] = {}
-    limit = max_rows()
+    limit = settings.LEADLINE_IMPORT_MAX_ROWS
     count = 0
     for number, cells in enumerate(records, start=2):
         if _blank(cells):
@@ -324,7 +294,7 @@ def import_start(
 ) -> LeadImport:
     """Store the upload and queue it for validation; ImportRejected/ImportTooLarge if hopeless."""
     assert campaign.business_id == business.pk
-    limit = max_bytes()
+    limit = settings.LEADLINE_IMPORT_MAX_BYTES
     if upload.size is not None and upload.size > limit:
         raise ImportTooLarge(f"The file is larger than {limit // (1024 * 1024)} MB; split it.")
     if not upload.size:
@@ -333,7 +303,7 @@ def import_start(
     active = LeadImport.objects.filter(
         business=business, status__in=[*WORK_STATUSES, Status.NEEDS_DECISION]
     ).count()
-    if active >= max_active_imports():
+    if active >= settings.LEADLINE_IMPORT_MAX_ACTIVE:
         raise ImportRejected(
             f"{active} imports are still in progress or waiting for a decision; finish or "
             "cancel one of them first."
@@ -469,7 +439,7 @@ def import_claim(*, now: datetime | None = None) -> LeadImport | None:
         token = secrets.token_hex(16)
         LeadImport.objects.filter(pk=lead_import.pk).update(
             lease_token=token,
-            lease_expires_at=now + timedelta(seconds=lease_seconds()),
+            lease_expires_at=now + timedelta(seconds=settings.LEADLINE_IMPORT_LEASE_SECONDS),
             attempts=F("attempts") + 1,
         )
     lead_import.refresh_from_db()
@@ -489,7 +459,7 @@ def _update_mine(lead_import: LeadImport, expected: str, /, **fields: Any) -> No
 
 
 def _renewed_lease() -> datetime:
-    return timezone.now() + timedelta(seconds=lease_seconds())
+    return timezone.now() + timedelta(seconds=settings.LEADLINE_IMPORT_LEASE_SECONDS)
 
 
 def _end(lead_import: LeadImport, expected: str, status: str, **fields: Any) -> None:
@@ -568,7 +538,7 @@ def _validate(lead_import: LeadImport) -> str:
     total = valid = errors = 0
     size = max(1, lead_import.size_bytes)
     with lead_import.file.open("rb") as binary:
-        for chunk in _chunks(_checked_rows(binary), chunk_rows()):
+        for chunk in _chunks(_checked_rows(binary), settings.LEADLINE_IMPORT_CHUNK_ROWS):
             candidates = [row for row in chunk if row.lead is not None]
             existing = _existing_ids(campaign, [row.lead.lead_id for row in candidates])
             problems = [row.problem for row in chunk if row.problem is not None]
@@ -631,7 +601,7 @@ def _import(lead_import: LeadImport) -> None:
             imported = 0
             with lead_import.file.open("rb") as binary:
                 rows = (r for r in _checked_rows(binary) if r.number not in skip)
-                for chunk in _chunks(rows, chunk_rows()):
+                for chunk in _chunks(rows, settings.LEADLINE_IMPORT_CHUNK_ROWS):
                     if any(row.lead is None for row in chunk):
                         # Validation found no problem here: the file changed under us.
                         raise ImportRejected("The stored file changed after validation.")
@@ -692,7 +662,7 @@ def imports_process_next() -> int:
 def imports_purge(*, now: datetime | None = None) -> int:
     """Expire undecided imports, drop old problem reports and any file an ended import kept."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=retention_seconds())
+    cutoff = now - timedelta(seconds=settings.LEADLINE_IMPORT_RETENTION_SECONDS)
     handled = 0
     for lead_import in LeadImport.objects.filter(
         status=Status.NEEDS_DECISION, validated_at__lt=cutoff

@@ -322,7 +322,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_worker_stops(campaign, api, 
     assert first.pk == lead_import.pk and first.attempts == 1
     # The first worker "crashed": its lease holds the import until it runs out.
     assert imports.import_claim() is None
-    later = timezone.now() + timedelta(seconds=imports.lease_seconds() + 1)
+    later = timezone.now() + timedelta(seconds=settings.LEADLINE_IMPORT_LEASE_SECONDS + 1)
     second = imports.import_claim(now=later)
     assert second.pk == lead_import.pk and second.lease_token != first.lease_token
     assert second.attempts == 2
@@ -384,7 +384,7 @@ def test_a_missing_stored_file_fails_the_import(campaign, run):
 
 
 def test_purge_expires_undecided_imports_and_old_reports(
-    campaign, run, django_capture_on_commit_callbacks
+    campaign, run, django_capture_on_commit_callbacks, settings
 ):
     waiting = start(campaign, bad_file())
     run()
@@ -397,7 +397,7 @@ def test_purge_expires_undecided_imports_and_old_reports(
     assert waiting.status == Status.NEEDS_DECISION and default_storage.exists(stored)
     with django_capture_on_commit_callbacks(execute=True):
         assert imports.imports_purge() == 0  # nothing is old yet
-    later = timezone.now() + timedelta(seconds=imports.retention_seconds() + 60)
+    later = timezone.now() + timedelta(seconds=settings.LEADLINE_IMPORT_RETENTION_SECONDS + 60)
     with django_capture_on_commit_callbacks(execute=True):
         imports.imports_purge(now=later)
     waiting.refresh_from_db()
