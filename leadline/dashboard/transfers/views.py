@@ -47,7 +47,7 @@ def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
 
 def _import(request: HttpRequest, campaign: Campaign, import_id: int) -> LeadImport:
     try:
-        return imports.lead_import_get(business=request.business, campaign=campaign, pk=import_id)
+        return imports.import_get(business=request.business, campaign=campaign, pk=import_id)
     except NotFound:
         raise Http404("No such import.") from None
 
@@ -72,7 +72,7 @@ def _upload_page(
         "campaign": campaign,
         "form": form or UploadForm(),
         "export_form": export_form or ExportForm(),
-        "recent": imports.lead_imports_recent(business=request.business, campaign=campaign),
+        "recent": imports.imports_recent(business=request.business, campaign=campaign),
         "max_mb": settings.LEADLINE_IMPORT_MAX_BYTES // (1024 * 1024),
         "max_rows": settings.LEADLINE_IMPORT_MAX_ROWS,
         "retention_hours": settings.LEADLINE_IMPORT_RETENTION_SECONDS // 3600,
@@ -169,7 +169,7 @@ def lead_import_valid_rows(request: HttpRequest, campaign_id: str, import_id: in
     campaign = _campaign(request, campaign_id)
     lead_import = _import(request, campaign, import_id)
     try:
-        imports.import_import_valid_rows(lead_import=lead_import)
+        imports.import_proceed_with_valid_rows(lead_import=lead_import)
     except ApiError as exc:
         messages.error(request, exc.detail)
     else:
