@@ -163,9 +163,9 @@ LEADLINE_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 # Dashboard CSV uploads (leads.imports).
 # Largest file one import takes; bigger uploads are refused with a 413 before being stored.
 LEADLINE_IMPORT_MAX_BYTES = int(os.environ.get("LEADLINE_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
-# Most data rows one import takes, so one upload cannot hold a worker for hours.
+# Most data rows one import takes; a longer file fails, asking for it to be split.
 LEADLINE_IMPORT_MAX_ROWS = int(os.environ.get("LEADLINE_IMPORT_MAX_ROWS", "200000"))
-# Rows per progress update and per lead_create_batch call: bounds memory and the lost work.
+# Rows per progress update and per lead_create_batch call, and so rows held in memory.
 LEADLINE_IMPORT_CHUNK_ROWS = 2_000
 # A worker that stops renewing its claim for this long is presumed dead; another takes over.
 LEADLINE_IMPORT_LEASE_SECONDS = 120
