@@ -160,9 +160,19 @@ LEADLINE_DEFAULT_RATE_LIMIT = 100
 # Failed authentications allowed per client address per minute before 429.
 LEADLINE_AUTH_FAILURES_PER_MINUTE = int(os.environ.get("LEADLINE_AUTH_FAILURES_PER_MINUTE", "30"))
 LEADLINE_IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-# Dashboard CSV uploads (leads.imports): the largest file and the most rows one import takes.
+# Dashboard CSV uploads (leads.imports).
+# Largest file one import takes; bigger uploads are refused with a 413 before being stored.
 LEADLINE_IMPORT_MAX_BYTES = int(os.environ.get("LEADLINE_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
+# Most data rows one import takes; a longer file fails, asking for it to be split.
 LEADLINE_IMPORT_MAX_ROWS = int(os.environ.get("LEADLINE_IMPORT_MAX_ROWS", "200000"))
+# Rows per progress update and per lead_create_batch call, and so rows held in memory.
+LEADLINE_IMPORT_CHUNK_ROWS = 2_000
+# A worker that stops renewing its claim for this long is presumed dead; another takes over.
+LEADLINE_IMPORT_LEASE_SECONDS = 120
+# Undecided imports expire, and ended imports' problem reports go, after this long (privacy).
+LEADLINE_IMPORT_RETENTION_SECONDS = 24 * 3600
+# Unfinished imports per business: bounds the personal data waiting on disk.
+LEADLINE_IMPORT_MAX_ACTIVE = 5
 # Django refuses a body over this before our view sees it; we answer 413 ourselves.
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEADLINE_MAX_BODY_BYTES
 

@@ -10,6 +10,7 @@ or bad parameters are form errors with a 4xx status, never a 500.
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import (
@@ -46,7 +47,7 @@ def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
 
 def _import(request: HttpRequest, campaign: Campaign, import_id: int) -> LeadImport:
     try:
-        return imports.lead_import_get(business=request.business, campaign=campaign, pk=import_id)
+        return imports.import_get(business=request.business, campaign=campaign, pk=import_id)
     except NotFound:
         raise Http404("No such import.") from None
 
@@ -71,10 +72,10 @@ def _upload_page(
         "campaign": campaign,
         "form": form or UploadForm(),
         "export_form": export_form or ExportForm(),
-        "recent": imports.lead_imports_recent(business=request.business, campaign=campaign),
-        "max_mb": imports.max_bytes() // (1024 * 1024),
-        "max_rows": imports.max_rows(),
-        "retention_hours": imports.retention_seconds() // 3600,
+        "recent": imports.imports_recent(business=request.business, campaign=campaign),
+        "max_mb": settings.LEADLINE_IMPORT_MAX_BYTES // (1024 * 1024),
+        "max_rows": settings.LEADLINE_IMPORT_MAX_ROWS,
+        "retention_hours": settings.LEADLINE_IMPORT_RETENTION_SECONDS // 3600,
         "zone": campaign.timezone,
     }
     with timezone.override(_zone(campaign)):  # times shown in the campaign's zone
@@ -108,7 +109,7 @@ def lead_upload(request: HttpRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     if request.method != "POST":
         return _upload_page(request, campaign)
-    limiter = _SizeLimitHandler(request, imports.max_bytes())
+    limiter = _SizeLimitHandler(request, settings.LEADLINE_IMPORT_MAX_BYTES)
     request.upload_handlers.insert(0, limiter)
     try:
         request.POST  # noqa: B018 - parse here, with the limiter, to answer a broken body
@@ -125,9 +126,8 @@ def lead_upload(request: HttpRequest, campaign_id: str) -> HttpResponse:
 def _upload_post(request: HttpRequest, campaign: Campaign, limiter: _SizeLimitHandler):
     form = UploadForm(request.POST, request.FILES)
     if limiter.exceeded:
-        form.add_error(
-            None, f"The file is larger than {imports.max_bytes() // (1024 * 1024)} MB; split it."
-        )
+        limit_mb = settings.LEADLINE_IMPORT_MAX_BYTES // (1024 * 1024)
+        form.add_error(None, f"The file is larger than {limit_mb} MB; split it.")
         return _upload_page(request, campaign, form=form, status=413)
     if not form.is_valid():
         return _upload_page(request, campaign, form=form, status=400)
@@ -155,7 +155,7 @@ def lead_import(request: HttpRequest, campaign_id: str, import_id: int) -> HttpR
         "lead_import": lead_import,
         "working": lead_import.status in WORKING,
         "problems": imports.problems_sample(lead_import=lead_import),
-        "retention_hours": imports.retention_seconds() // 3600,
+        "retention_hours": settings.LEADLINE_IMPORT_RETENTION_SECONDS // 3600,
     }
     # The status card alone for htmx's polls; times shown in the campaign's zone.
     template = "_import_status.html" if is_htmx(request) else "import.html"
@@ -169,7 +169,7 @@ def lead_import_valid_rows(request: HttpRequest, campaign_id: str, import_id: in
     campaign = _campaign(request, campaign_id)
     lead_import = _import(request, campaign, import_id)
     try:
-        imports.import_import_valid_rows(lead_import=lead_import)
+        imports.import_proceed_with_valid_rows(lead_import=lead_import)
     except ApiError as exc:
         messages.error(request, exc.detail)
     else:

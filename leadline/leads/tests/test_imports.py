@@ -10,7 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from leadline.campaigns.models import Campaign
+from leadline.core.errors import Conflict
 from leadline.leads import imports
+from leadline.leads.imports import jobs as import_jobs
 from leadline.leads.models import Lead, LeadImport, LeadImportProblem
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +151,7 @@ def test_rows_with_problems_wait_for_a_decision_then_only_valid_rows_go_in(
     assert default_storage.exists(lead_import.file.name)
     stored = lead_import.file.name
 
-    imports.import_import_valid_rows(lead_import=lead_import)
+    imports.import_proceed_with_valid_rows(lead_import=lead_import)
     run()
     lead_import.refresh_from_db()
     assert lead_import.status == Status.DONE and lead_import.imported_rows == 2
@@ -190,9 +192,9 @@ def test_cancel_deletes_the_file_and_imports_nothing(
     assert lead_import.status == Status.CANCELLED and lead_import.file.name == ""
     assert not default_storage.exists(stored)
     assert Lead.objects.filter(campaign=campaign).count() == 0
-    with pytest.raises(imports.Conflict):
-        imports.import_import_valid_rows(lead_import=lead_import)
-    with pytest.raises(imports.Conflict):
+    with pytest.raises(Conflict):
+        imports.import_proceed_with_valid_rows(lead_import=lead_import)
+    with pytest.raises(Conflict):
         imports.import_cancel(lead_import=lead_import)
 
 
@@ -204,7 +206,7 @@ def test_a_lead_id_taken_while_waiting_sends_the_import_back_to_a_decision(
     lead_import.refresh_from_db()
     assert lead_import.valid_rows == 3  # ok-1, lead-0, ok-3: lead-0 does not exist yet
     make_leads(1)  # lead-0 arrives through the API meanwhile
-    imports.import_import_valid_rows(lead_import=lead_import)
+    imports.import_proceed_with_valid_rows(lead_import=lead_import)
     run()
     lead_import.refresh_from_db()
     # The insert service's constraint check caught it; the transaction left nothing behind.
@@ -212,7 +214,7 @@ def test_a_lead_id_taken_while_waiting_sends_the_import_back_to_a_decision(
     assert (lead_import.valid_rows, lead_import.error_rows) == (2, 6)
     assert (6, "lead-0", "lead_id", "duplicate") in problems(lead_import)
     assert [item["lead_id"] for item in results(api, campaign)] == ["lead-0"]
-    imports.import_import_valid_rows(lead_import=lead_import)
+    imports.import_proceed_with_valid_rows(lead_import=lead_import)
     run()
     lead_import.refresh_from_db()
     assert lead_import.status == Status.DONE and lead_import.imported_rows == 2
@@ -322,7 +324,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_worker_stops(campaign, api, 
     assert first.pk == lead_import.pk and first.attempts == 1
     # The first worker "crashed": its lease holds the import until it runs out.
     assert imports.import_claim() is None
-    later = timezone.now() + timedelta(seconds=imports.lease_seconds() + 1)
+    later = timezone.now() + timedelta(seconds=settings.LEADLINE_IMPORT_LEASE_SECONDS + 1)
     second = imports.import_claim(now=later)
     assert second.pk == lead_import.pk and second.lease_token != first.lease_token
     assert second.attempts == 2
@@ -344,7 +346,7 @@ def test_a_crashed_validation_is_resumed_from_the_start(campaign, run, settings,
     lead_import = start(campaign, bad_file())
     claimed = imports.import_claim()
     calls = {"n": 0}
-    real = imports._existing_ids
+    real = import_jobs.lead_ids_existing
 
     def crash_on_third(*args, **kwargs):
         calls["n"] += 1
@@ -352,7 +354,7 @@ def test_a_crashed_validation_is_resumed_from_the_start(campaign, run, settings,
             raise RuntimeError("worker died")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_existing_ids", crash_on_third)
+    monkeypatch.setattr(import_jobs, "lead_ids_existing", crash_on_third)
     with pytest.raises(RuntimeError):
         imports.import_process(claimed)
     lead_import.refresh_from_db()
@@ -384,20 +386,20 @@ def test_a_missing_stored_file_fails_the_import(campaign, run):
 
 
 def test_purge_expires_undecided_imports_and_old_reports(
-    campaign, run, django_capture_on_commit_callbacks
+    campaign, run, django_capture_on_commit_callbacks, settings
 ):
     waiting = start(campaign, bad_file())
     run()
     done = start(campaign, bad_file().replace("ok-", "new-"))
     run()
-    imports.import_import_valid_rows(lead_import=done)
+    imports.import_proceed_with_valid_rows(lead_import=done)
     run()
     waiting.refresh_from_db()
     stored = waiting.file.name
     assert waiting.status == Status.NEEDS_DECISION and default_storage.exists(stored)
     with django_capture_on_commit_callbacks(execute=True):
         assert imports.imports_purge() == 0  # nothing is old yet
-    later = timezone.now() + timedelta(seconds=imports.retention_seconds() + 60)
+    later = timezone.now() + timedelta(seconds=settings.LEADLINE_IMPORT_RETENTION_SECONDS + 60)
     with django_capture_on_commit_callbacks(execute=True):
         imports.imports_purge(now=later)
     waiting.refresh_from_db()
