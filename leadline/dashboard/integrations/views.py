@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from leadline.accounts import selectors as account_selectors
 from leadline.accounts import services as account_services
 from leadline.core.errors import ApiError, NotFound
-from leadline.dashboard.auth import client_required, is_htmx
+from leadline.core.htmx import is_htmx
+from leadline.dashboard.auth import client_required
 from leadline.webhooks import selectors, services
 from leadline.webhooks.models import WebhookEndpoint
 

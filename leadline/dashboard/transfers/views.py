@@ -27,7 +27,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.selectors import campaign_get_for_business
 from leadline.core.errors import ApiError, NotFound
-from leadline.dashboard.auth import client_required, is_htmx
+from leadline.core.htmx import is_htmx
+from leadline.dashboard.auth import client_required
 from leadline.leads import exports, imports
 from leadline.leads.models import LeadImport
 from leadline.leads.selectors import ResultsQuery
