@@ -29,7 +29,6 @@ from .forms import DispositionForm, RepAuthenticationForm
 logger = logging.getLogger(__name__)
 
 
-# Only signed-in reps; others get the login form (or a 403 page if signed in).
 rep_required = role_required(
     User.Role.REP, login_url="console:login", forbidden_template="console/forbidden.html"
 )

@@ -18,6 +18,8 @@ from leadline.accounts.models import User
 
 
 def _attach_business(request: HttpRequest) -> bool:
+    """Every view scopes its lookups to `request.business`; staff of a suspended business, or
+    of none, have nothing to look at."""
     business = request.user.business
     if business is None or not business.is_active:
         return False
@@ -25,7 +27,6 @@ def _attach_business(request: HttpRequest) -> bool:
     return True
 
 
-# Signed-in client staff of an active business; `request.business` is set for the view.
 client_required = role_required(
     User.Role.CLIENT,
     login_url="dashboard:login",
