@@ -7,17 +7,16 @@ get `selectors.lead_card`/`call_view` values, which carry only the masked form.
 """
 
 import logging
-from functools import wraps
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from leadline.accounts.decorators import role_required
 from leadline.accounts.models import User
 from leadline.core.errors import ApiError
 from leadline.dialer import selectors, services
@@ -30,27 +29,9 @@ from .forms import DispositionForm, RepAuthenticationForm
 logger = logging.getLogger(__name__)
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def rep_required(view):
-    """Only signed-in reps; others get the login form (or a 403 page if signed in)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            login_url = reverse("console:login")
-            if is_htmx(request):
-                # A poll or boosted click after the session ended: reload into the login form.
-                return HttpResponse(headers={"HX-Redirect": login_url})
-            return redirect_to_login(request.get_full_path(), login_url)
-        if user.role != User.Role.REP:
-            return render(request, "console/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+rep_required = role_required(
+    User.Role.REP, login_url="console:login", forbidden_template="console/forbidden.html"
+)
 
 
 class LoginView(auth_views.LoginView):

@@ -7,42 +7,32 @@ are throttled by django-axes (settings: AXES_*), which sees these forms through 
 authentication backend.
 """
 
-from functools import wraps
-
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import reverse, reverse_lazy
+from django.http import HttpRequest
+from django.urls import reverse_lazy
 
+from leadline.accounts.decorators import role_required
 from leadline.accounts.models import User
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
+def _attach_business(request: HttpRequest) -> bool:
+    """Every view scopes its lookups to `request.business`; staff of a suspended business, or
+    of none, have nothing to look at."""
+    business = request.user.business
+    if business is None or not business.is_active:
+        return False
+    request.business = business
+    return True
 
 
-def client_required(view):
-    """Signed-in client staff of an active business; `request.business` is set for the view."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            login_url = reverse("dashboard:login")
-            if is_htmx(request):
-                # A poll or boosted click after the session ended: reload into the login form.
-                return HttpResponse(headers={"HX-Redirect": login_url})
-            return redirect_to_login(request.get_full_path(), login_url)
-        business = user.business if user.role == User.Role.CLIENT else None
-        if business is None or not business.is_active:
-            return render(request, "dashboard/forbidden.html", status=403)
-        request.business = business
-        return view(request, *args, **kwargs)
-
-    return wrapper
+client_required = role_required(
+    User.Role.CLIENT,
+    login_url="dashboard:login",
+    forbidden_template="dashboard/forbidden.html",
+    admit=_attach_business,
+)
 
 
 class ClientAuthenticationForm(AuthenticationForm):

@@ -58,6 +58,96 @@ def _summary(bars: list[Bar], unit: str) -> str:
     return f"{total} {unit} in total; the most, {best.value}, for {best.label}."
 
 
+def _bar_open(bar: Bar) -> str:
+    """A bar's group with its data attributes and hover text; the caller draws and closes it."""
+    tip = bar.title or f"{bar.label}: {bar.value}"
+    return (
+        f'<g class="bar" data-label="{escape(bar.label)}" data-value="{bar.value}">'
+        f"<title>{escape(tip)}</title>"
+    )
+
+
+def _value_ticks(bars: list[Bar], length: float) -> tuple[list[int], float]:
+    """The value axis's ticks, and the length (pixels) a unit of value takes along it."""
+    ticks = nice_ticks(max((bar.value for bar in bars), default=0))
+    return ticks, length / ticks[-1]
+
+
+@dataclass(frozen=True)
+class _Plot:
+    """Where a column chart's plot area sits inside the SVG."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @property
+    def right(self) -> int:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+
+def _column_value_axis(plot: _Plot, ticks: list[int], scale: float, y_label: str) -> str:
+    out = ['<g class="axis y">']
+    for tick in ticks:
+        y = plot.bottom - tick * scale
+        out.append(
+            f'<line class="grid" x1="{plot.left}" x2="{plot.right}" y1="{_fmt(y)}" '
+            f'y2="{_fmt(y)}" stroke="{GRID}"/>'
+            f'<text x="{plot.left - 6}" y="{_fmt(y + 4)}" text-anchor="end">{tick}</text>'
+        )
+    out.append(
+        f'<text class="axis-label" transform="translate(12 {plot.top + plot.height / 2:.0f}) '
+        f'rotate(-90)" text-anchor="middle">{escape(y_label)}</text></g>'
+    )
+    return "".join(out)
+
+
+def _columns(plot: _Plot, bars: list[Bar], scale: float) -> str:
+    slot = plot.width / max(1, len(bars))
+    bar_w = max(1.0, slot * 0.7)
+    out = ['<g class="bars">']
+    for i, bar in enumerate(bars):
+        x = plot.left + i * slot + (slot - bar_w) / 2
+        h = bar.value * scale
+        out.append(
+            f"{_bar_open(bar)}"
+            f'<rect x="{_fmt(x)}" y="{_fmt(plot.bottom - h)}" width="{_fmt(bar_w)}" '
+            f'height="{_fmt(h)}" fill="{BAR_FILL}"/></g>'
+        )
+    out.append("</g>")
+    return "".join(out)
+
+
+def _column_label_axis(
+    plot: _Plot, bars: list[Bar], label_every: int, x_label: str, label_y: int
+) -> str:
+    """The baseline and the bars' labels: every `label_every`-th and always the last one."""
+    slot = plot.width / max(1, len(bars))
+    out = [
+        '<g class="axis x">',
+        f'<line x1="{plot.left}" x2="{plot.right}" y1="{plot.bottom}" y2="{plot.bottom}" '
+        f'stroke="{AXIS}"/>',
+    ]
+    for i, bar in enumerate(bars):
+        if i % label_every and i != len(bars) - 1:
+            continue
+        x = plot.left + i * slot + slot / 2
+        out.append(
+            f'<text x="{_fmt(x)}" y="{plot.bottom + 16}" text-anchor="middle">'
+            f"{escape(bar.label)}</text>"
+        )
+    out.append(
+        f'<text class="axis-label" x="{plot.left + plot.width / 2:.0f}" y="{label_y}" '
+        f'text-anchor="middle">{escape(x_label)}</text></g>'
+    )
+    return "".join(out)
+
+
 def column_chart(
     bars: list[Bar],
     *,
@@ -72,53 +162,12 @@ def column_chart(
 ) -> SafeString:
     """Vertical bars (e.g. one per day) with a value axis on the left and labels below."""
     left, right, top, bottom = 48, 12, 12, 52
-    plot_w, plot_h = width - left - right, height - top - bottom
-    ticks = nice_ticks(max((bar.value for bar in bars), default=0))
-    scale = plot_h / ticks[-1]
+    plot = _Plot(left, top, width - left - right, height - top - bottom)
+    ticks, scale = _value_ticks(bars, plot.height)
     out = _svg_open(chart_id, width, height, title, _summary(bars, unit))
-    out.append('<g class="axis y">')
-    for tick in ticks:
-        y = top + plot_h - tick * scale
-        out.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_fmt(y)}" '
-            f'y2="{_fmt(y)}" stroke="{GRID}"/>'
-            f'<text x="{left - 6}" y="{_fmt(y + 4)}" text-anchor="end">{tick}</text>'
-        )
-    out.append(
-        f'<text class="axis-label" transform="translate(12 {top + plot_h / 2:.0f}) rotate(-90)" '
-        f'text-anchor="middle">{escape(y_label)}</text></g>'
-    )
-    slot = plot_w / max(1, len(bars))
-    bar_w = max(1.0, slot * 0.7)
-    out.append('<g class="bars">')
-    for i, bar in enumerate(bars):
-        x = left + i * slot + (slot - bar_w) / 2
-        h = bar.value * scale
-        tip = bar.title or f"{bar.label}: {bar.value}"
-        out.append(
-            f'<g class="bar" data-label="{escape(bar.label)}" data-value="{bar.value}">'
-            f"<title>{escape(tip)}</title>"
-            f'<rect x="{_fmt(x)}" y="{_fmt(top + plot_h - h)}" width="{_fmt(bar_w)}" '
-            f'height="{_fmt(h)}" fill="{BAR_FILL}"/></g>'
-        )
-    out.append("</g>")
-    out.append('<g class="axis x">')
-    out.append(
-        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" '
-        f'stroke="{AXIS}"/>'
-    )
-    for i, bar in enumerate(bars):
-        if i % label_every and i != len(bars) - 1:
-            continue
-        x = left + i * slot + slot / 2
-        out.append(
-            f'<text x="{_fmt(x)}" y="{top + plot_h + 16}" text-anchor="middle">'
-            f"{escape(bar.label)}</text>"
-        )
-    out.append(
-        f'<text class="axis-label" x="{left + plot_w / 2:.0f}" y="{height - 8}" '
-        f'text-anchor="middle">{escape(x_label)}</text></g>'
-    )
+    out.append(_column_value_axis(plot, ticks, scale, y_label))
+    out.append(_columns(plot, bars, scale))
+    out.append(_column_label_axis(plot, bars, label_every, x_label, height - 8))
     out.append("</svg>")
     return mark_safe("".join(out))  # noqa: S308 (every piece of text above is escaped)
 
@@ -139,8 +188,7 @@ def row_chart(
     plot_w = width - left - right
     plot_h = row_height * max(1, len(bars))
     height = top + plot_h + bottom
-    ticks = nice_ticks(max((bar.value for bar in bars), default=0))
-    scale = plot_w / ticks[-1]
+    ticks, scale = _value_ticks(bars, plot_w)
     out = _svg_open(chart_id, width, height, title, _summary(bars, unit))
     out.append('<g class="axis x">')
     for tick in ticks:
@@ -158,11 +206,9 @@ def row_chart(
     for i, bar in enumerate(bars):
         y = top + i * row_height
         w = bar.value * scale
-        tip = bar.title or f"{bar.label}: {bar.value}"
         label = bar.label if len(bar.label) <= 30 else bar.label[:29] + "…"
         out.append(
-            f'<g class="bar" data-label="{escape(bar.label)}" data-value="{bar.value}">'
-            f"<title>{escape(tip)}</title>"
+            f"{_bar_open(bar)}"
             f'<text x="{left - 8}" y="{y + row_height / 2 + 4:.0f}" text-anchor="end">'
             f"{escape(label)}</text>"
             f'<rect x="{left}" y="{y + 4}" width="{_fmt(w)}" height="{row_height - 8}" '

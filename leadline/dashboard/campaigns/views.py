@@ -9,7 +9,7 @@ through the same lead services the v4 API uses, whose `ApiError`s become message
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,8 +21,8 @@ from leadline.campaigns.selectors import (
     campaign_get_for_business,
     campaigns_for_business,
 )
-from leadline.core.errors import ApiError, NotFound
 from leadline.dashboard.auth import client_required
+from leadline.dashboard.errors import found, service_messages
 from leadline.dialer.selectors import lead_attempts_for_business, window_text
 from leadline.leads import services as lead_services
 from leadline.leads.models import Lead
@@ -46,17 +46,17 @@ FILTER_FIELDS = ("lead_id", "state", "outcome", "processed_from", "processed_to"
 
 def _campaign(request: HttpRequest, campaign_id: str, *, config: bool = False) -> Campaign:
     get = campaign_config_get_for_business if config else campaign_get_for_business
-    try:
-        return get(business=request.business, public_id=campaign_id)
-    except NotFound:
-        raise Http404("No such campaign.") from None
+    return found(get, missing="No such campaign.", business=request.business, public_id=campaign_id)
 
 
 def _lead(request: HttpRequest, campaign: Campaign, pk: int) -> Lead:
-    try:
-        return lead_get_for_business(business=request.business, campaign=campaign, pk=pk)
-    except NotFound:
-        raise Http404("No such lead.") from None
+    return found(
+        lead_get_for_business,
+        missing="No such lead.",
+        business=request.business,
+        campaign=campaign,
+        pk=pk,
+    )
 
 
 def _text(value: Any) -> str:
@@ -231,16 +231,11 @@ def lead_disable(request: HttpRequest, campaign_id: str, pk: int) -> HttpRespons
     if lead.disabled_at is not None:
         messages.info(request, "This lead was already disabled.")
         return _back(campaign, lead)
-    try:
+    disabled = "Lead disabled: it gets no more calls." + (
+        " Its result is kept." if lead.status == Lead.Status.PROCESSED else ""
+    )
+    with service_messages(request, disabled):
         lead_services.lead_disable_batch(campaign=campaign, lead_ids=[lead.lead_id])
-    except ApiError as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(
-            request,
-            "Lead disabled: it gets no more calls."
-            + (" Its result is kept." if lead.status == Lead.Status.PROCESSED else ""),
-        )
     return _back(campaign, lead)
 
 
@@ -255,14 +250,9 @@ def lead_convert(request: HttpRequest, campaign_id: str, pk: int) -> HttpRespons
     form = ConvertForm(request.POST)
     if not form.is_valid():
         return _lead_page(request, campaign, lead, convert_form=form, status=400)
-    try:
-        lead_services.lead_convert(
-            campaign=campaign, lead_id=lead.lead_id, detail=form.cleaned_data["detail"]
-        )
-    except ApiError as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(request, f"Lead marked converted ({form.cleaned_data['detail']}).")
+    detail = form.cleaned_data["detail"]
+    with service_messages(request, f"Lead marked converted ({detail})."):
+        lead_services.lead_convert(campaign=campaign, lead_id=lead.lead_id, detail=detail)
     return _back(campaign, lead)
 
 
@@ -276,12 +266,8 @@ def lead_erase(request: HttpRequest, campaign_id: str, pk: int) -> HttpResponse:
         return _erased_refusal(request, campaign, lead)
     form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_messages(request, "Lead erased. Only this tombstone remains."):
             lead_services.lead_erase(campaign=campaign, lead_id=lead.lead_id)
-        except ApiError as exc:
-            messages.error(request, exc.detail)
-        else:
-            messages.success(request, "Lead erased. Only this tombstone remains.")
         return _back(campaign, lead)
     return render(
         request,

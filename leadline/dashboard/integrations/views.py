@@ -10,15 +10,17 @@ session or a log line.
 """
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadline.accounts import selectors as account_selectors
 from leadline.accounts import services as account_services
-from leadline.core.errors import ApiError, NotFound
-from leadline.dashboard.auth import client_required, is_htmx
+from leadline.core.errors import ApiError
+from leadline.core.htmx import is_htmx
+from leadline.dashboard.auth import client_required
+from leadline.dashboard.errors import found, service_messages
 from leadline.webhooks import selectors, services
 from leadline.webhooks.models import WebhookEndpoint
 
@@ -35,16 +37,8 @@ def _render(request, template, context=None, *, status=200, secret=False) -> Htt
     return response
 
 
-def _found(lookup, **kwargs):
-    """A selector's result, or a 404 page (the same for unknown and another business's)."""
-    try:
-        return lookup(**kwargs)
-    except NotFound:
-        raise Http404 from None
-
-
 def _endpoint(request: HttpRequest, pk: int) -> WebhookEndpoint:
-    return _found(selectors.endpoint_get, business=request.business, pk=pk)
+    return found(selectors.endpoint_get, business=request.business, pk=pk)
 
 
 def _to_endpoint(pk: int) -> HttpResponse:
@@ -92,7 +86,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (works without JavaScript); POST revokes."""
-    token = _found(account_selectors.api_token_get, business=request.business, pk=pk)
+    token = found(account_selectors.api_token_get, business=request.business, pk=pk)
     if request.method == "GET":
         return _render(request, "dashboard/integrations/token_revoke.html", {"token": token})
     account_services.api_token_revoke(prefix=token.prefix, business=request.business)
@@ -239,14 +233,9 @@ def endpoint_rotate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def endpoint_test(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
-    try:
+    queued = "Test event queued (webhook.test); it appears below once the worker sends it."
+    with service_messages(request, queued):
         services.endpoint_send_test(endpoint=endpoint)
-    except ApiError as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(
-            request, "Test event queued (webhook.test); it appears below once the worker sends it."
-        )
     return _to_endpoint(endpoint.pk)
 
 
@@ -254,13 +243,9 @@ def endpoint_test(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def delivery_redeliver(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
-    delivery = _found(selectors.delivery_get, endpoint=endpoint, pk=delivery_pk)
-    try:
+    delivery = found(selectors.delivery_get, endpoint=endpoint, pk=delivery_pk)
+    with service_messages(request, f"Delivery {delivery.message_id} queued again."):
         services.delivery_redeliver(delivery=delivery)
-    except ApiError as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(request, f"Delivery {delivery.message_id} queued again.")
     return _to_endpoint(endpoint.pk)
 
 

@@ -28,7 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.selectors import campaign_get_for_business
 from leadline.core.errors import ApiError, NotFound
-from leadline.dashboard.auth import client_required, is_htmx
+from leadline.core.htmx import is_htmx
+from leadline.dashboard.auth import client_required
+from leadline.dashboard.errors import found
 from leadline.leads import exports, imports
 from leadline.leads.models import LeadImport
 from leadline.leads.selectors import ResultsQuery
@@ -39,10 +41,12 @@ WORKING = (LeadImport.Status.VALIDATING, LeadImport.Status.IMPORTING)
 
 
 def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
-    try:
-        return campaign_get_for_business(business=request.business, public_id=campaign_id)
-    except NotFound:
-        raise Http404("No such campaign.") from None
+    return found(
+        campaign_get_for_business,
+        missing="No such campaign.",
+        business=request.business,
+        public_id=campaign_id,
+    )
 
 
 def _import(request: HttpRequest, campaign: Campaign, import_id: int) -> LeadImport:
