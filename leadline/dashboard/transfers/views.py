@@ -11,10 +11,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib import messages
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     StreamingHttpResponse,
@@ -27,10 +25,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.selectors import campaign_get_for_business
-from leadline.core.errors import ApiError, NotFound
+from leadline.core.errors import ApiError
 from leadline.core.htmx import is_htmx
 from leadline.dashboard.auth import client_required
-from leadline.dashboard.errors import found
+from leadline.dashboard.errors import found, service_messages
 from leadline.leads import exports, imports
 from leadline.leads.models import LeadImport
 from leadline.leads.selectors import ResultsQuery
@@ -50,10 +48,13 @@ def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
 
 
 def _import(request: HttpRequest, campaign: Campaign, import_id: int) -> LeadImport:
-    try:
-        return imports.import_get(business=request.business, campaign=campaign, pk=import_id)
-    except NotFound:
-        raise Http404("No such import.") from None
+    return found(
+        imports.import_get,
+        missing="No such import.",
+        business=request.business,
+        campaign=campaign,
+        pk=import_id,
+    )
 
 
 def _zone(campaign: Campaign):
@@ -172,12 +173,8 @@ def lead_import(request: HttpRequest, campaign_id: str, import_id: int) -> HttpR
 def lead_import_valid_rows(request: HttpRequest, campaign_id: str, import_id: int):
     campaign = _campaign(request, campaign_id)
     lead_import = _import(request, campaign, import_id)
-    try:
+    with service_messages(request, f"Importing the {lead_import.valid_rows:,} valid rows."):
         imports.import_proceed_with_valid_rows(lead_import=lead_import)
-    except ApiError as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(request, f"Importing the {lead_import.valid_rows:,} valid rows.")
     return redirect("dashboard:lead_import", campaign.public_id, lead_import.pk)
 
 
@@ -186,12 +183,9 @@ def lead_import_valid_rows(request: HttpRequest, campaign_id: str, import_id: in
 def lead_import_cancel(request: HttpRequest, campaign_id: str, import_id: int):
     campaign = _campaign(request, campaign_id)
     lead_import = _import(request, campaign, import_id)
-    try:
+    cancelled = "Import cancelled; nothing was imported and the file is deleted."
+    with service_messages(request, cancelled):
         imports.import_cancel(lead_import=lead_import, reason="Cancelled; nothing was imported.")
-    except ApiError as exc:
-        messages.error(request, exc.detail)
-    else:
-        messages.success(request, "Import cancelled; nothing was imported and the file is deleted.")
     return redirect("dashboard:lead_import", campaign.public_id, lead_import.pk)
 
 
