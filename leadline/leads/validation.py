@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-from .phones import normalize_indian_phone
+from leadline.core.phones import normalize_indian_phone
 
 # The keys every result item and webhook payload carries; a custom field never overrides them.
 FIXED_KEYS = (
