@@ -24,6 +24,7 @@ from leadline.core.phones import mask_phone
 from leadline.core.recordings import recording_url
 from leadline.leads.models import Lead
 
+from .availability import UNAVAILABLE_MESSAGES, unavailable_kind
 from .models import CallAttempt
 
 # A rep's "today" when none of their campaigns says otherwise.
@@ -223,22 +224,18 @@ def lead_card(*, lead: Lead) -> LeadCard:
 
 
 def lead_availability(*, rep: User, lead: Lead, now: datetime | None = None) -> Availability:
-    """Mirrors the checks `call_place` makes, so the page offers "Call" only when it can work."""
+    """Makes the checks `call_place` makes, so the page offers "Call" only when it can work."""
     now = now or timezone.now()
-    if lead.erased_at is not None:
-        return Availability("erased", "This lead was erased; nothing more can be done with it.")
-    if lead.disabled_at is not None:
-        return Availability("disabled", "This lead was disabled by the client; do not call it.")
-    if lead.status != Lead.Status.QUEUED:
-        return Availability("processed", "This lead is already processed.")
-    if lead.leased_by_id != rep.pk or (lead.lease_expires_at or now) <= now:
+    kind = unavailable_kind(rep=rep, lead=lead, now=now)
+    if kind is None:
+        return Availability("ok", "")
+    if kind == "expired":
         last = lead.attempts.filter(rep=rep).order_by("-started_at", "-pk").first()
         if last is not None and last.disposed_at is not None and lead.leased_by_id is None:
             return Availability(
                 "done", f"You recorded this call as “{last.outcome}”; take the next lead."
             )
-        return Availability("expired", "Your hold on this lead expired; take the next lead.")
-    return Availability("ok", "")
+    return Availability(kind, UNAVAILABLE_MESSAGES[kind])
 
 
 def call_open(*, rep: User, lead: Lead) -> CallAttempt | None:
