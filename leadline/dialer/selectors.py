@@ -24,6 +24,7 @@ from leadline.core.phones import mask_phone
 from leadline.core.recordings import recording_url
 from leadline.leads.models import Lead
 
+from .availability import UNAVAILABLE_MESSAGES, unavailable_kind
 from .models import CallAttempt
 
 # A rep's "today" when none of their campaigns says otherwise.
@@ -114,14 +115,16 @@ def window_text(campaign: Campaign) -> str:
     return f"{day_text} {start}-{end} ({campaign.timezone})"
 
 
-def _assigned(rep: User):
+def _rep_assigned_campaigns(rep: User):
     return Campaign.objects.filter(reps=rep, business__is_active=True, business=rep.business_id)
 
 
 def rep_campaigns(*, rep: User, now: datetime | None = None) -> list[RepCampaign]:
     """The campaigns the rep works (active first), and whether each is calling now."""
     now = now or timezone.now()
-    campaigns = sorted(_assigned(rep).order_by("name", "pk"), key=lambda c: c.status != "active")
+    campaigns = sorted(
+        _rep_assigned_campaigns(rep).order_by("name", "pk"), key=lambda c: c.status != "active"
+    )
     return [campaign_summary(campaign=c, now=now) for c in campaigns]
 
 
@@ -140,7 +143,10 @@ def campaign_summary(*, campaign: Campaign, now: datetime | None = None) -> RepC
 def rep_campaign_get(*, rep: User, public_id: str) -> Campaign:
     """One of the rep's campaigns, with its script and outcomes prefetched."""
     campaign = (
-        _assigned(rep).filter(public_id=public_id).prefetch_related("questions", "outcomes").first()
+        _rep_assigned_campaigns(rep)
+        .filter(public_id=public_id)
+        .prefetch_related("questions", "outcomes")
+        .first()
     )
     if campaign is None:
         raise NotFound("No such campaign of yours.")
@@ -166,11 +172,11 @@ def rep_lead_get(*, rep: User, lead_pk: int) -> Lead:
     return lead
 
 
-def _display(value: Any) -> str:
+def _display_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(_display(v) for v in value)
+        return ", ".join(_display_text(v) for v in value)
     if value is None:
         return "—"
     return str(value)
@@ -181,7 +187,7 @@ _SEP = r"[\s\-.()/]*"
 _MOBILE_LIKE = re.compile(rf"(?:(?:\+|00)?\s*91{_SEP}|0{_SEP})?[6-9](?:{_SEP}\d){{9}}")
 
 
-def _number_pattern(e164: str | None) -> re.Pattern | None:
+def _own_number_pattern(e164: str | None) -> re.Pattern | None:
     """The lead's own number (landlines too) with the same freedom of spelling."""
     if not e164:
         return None
@@ -189,7 +195,7 @@ def _number_pattern(e164: str | None) -> re.Pattern | None:
     return re.compile(rf"(?:(?:\+|00)?\s*91{_SEP}|0{_SEP})?{digits}")
 
 
-def _scrub(text: str, own: re.Pattern | None, masked: str) -> str:
+def _phones_masked(text: str, own: re.Pattern | None, masked: str) -> str:
     """Mask phone numbers in free text a rep sees.
 
     Clients put numbers anywhere (a name, an "alt_phone", a note quoting another lead), so
@@ -206,14 +212,14 @@ def lead_card(*, lead: Lead) -> LeadCard:
     custom = lead.custom_fields or {}
     visible = [key for key in (lead.campaign.rep_visible_fields or []) if key in custom]
     masked = mask_phone(lead.phone_number)
-    number = _number_pattern(lead.phone_number)
+    own_number = _own_number_pattern(lead.phone_number)
     name = lead.contact_name or ("(erased)" if lead.erased_at else "(no name)")
     return LeadCard(
         pk=lead.pk,
-        contact_name=_scrub(name, number, masked),
+        contact_name=_phones_masked(name, own_number, masked),
         masked_phone=masked,
         fields=[
-            (key.replace("_", " "), _scrub(_display(custom[key]), number, masked))
+            (key.replace("_", " "), _phones_masked(_display_text(custom[key]), own_number, masked))
             for key in visible
         ],
         campaign_name=lead.campaign.name,
@@ -223,22 +229,18 @@ def lead_card(*, lead: Lead) -> LeadCard:
 
 
 def lead_availability(*, rep: User, lead: Lead, now: datetime | None = None) -> Availability:
-    """Mirrors the checks `call_place` makes, so the page offers "Call" only when it can work."""
+    """Makes the checks `call_place` makes, so the page offers "Call" only when it can work."""
     now = now or timezone.now()
-    if lead.erased_at is not None:
-        return Availability("erased", "This lead was erased; nothing more can be done with it.")
-    if lead.disabled_at is not None:
-        return Availability("disabled", "This lead was disabled by the client; do not call it.")
-    if lead.status != Lead.Status.QUEUED:
-        return Availability("processed", "This lead is already processed.")
-    if lead.leased_by_id != rep.pk or (lead.lease_expires_at or now) <= now:
+    kind = unavailable_kind(rep=rep, lead=lead, now=now)
+    if kind is None:
+        return Availability("ok", "")
+    if kind == "expired":
         last = lead.attempts.filter(rep=rep).order_by("-started_at", "-pk").first()
         if last is not None and last.disposed_at is not None and lead.leased_by_id is None:
             return Availability(
                 "done", f"You recorded this call as “{last.outcome}”; take the next lead."
             )
-        return Availability("expired", "Your hold on this lead expired; take the next lead.")
-    return Availability("ok", "")
+    return Availability(kind, UNAVAILABLE_MESSAGES[kind])
 
 
 def call_open(*, rep: User, lead: Lead) -> CallAttempt | None:
@@ -286,7 +288,7 @@ def call_view(*, attempt: CallAttempt, now: datetime | None = None) -> CallView:
 def rep_timezone(*, rep: User) -> ZoneInfo:
     """The rep's working day follows their (first) campaign's timezone."""
     name = (
-        _assigned(rep).order_by("pk").values_list("timezone", flat=True).first()
+        _rep_assigned_campaigns(rep).order_by("pk").values_list("timezone", flat=True).first()
         or DEFAULT_REP_TIMEZONE
     )
     return ZoneInfo(name)
@@ -342,7 +344,7 @@ class AttemptRow:
         return clock(self.seconds) if self.seconds is not None else "—"
 
 
-def _same_origin(url: str | None) -> str | None:
+def _origin_relative(url: str | None) -> str | None:
     # The player fetches from the origin the page came from (path and query only), so it
     # works however the dashboard is reached, whatever LEADLINE_PUBLIC_URL says.
     if url is None:
@@ -374,9 +376,11 @@ def lead_attempts_for_business(*, business: Business, lead: Lead) -> list[Attemp
             seconds=attempt.duration_seconds,
             outcome=attempt.outcome,
             connected=attempt.connected,
-            answers=[(labels.get(k, k), _display(v)) for k, v in (attempt.answers or {}).items()],
+            answers=[
+                (labels.get(k, k), _display_text(v)) for k, v in (attempt.answers or {}).items()
+            ],
             recording_url=(
-                _same_origin(recording_url(str(attempt.uuid), anchor=attempt.started_at))
+                _origin_relative(recording_url(str(attempt.uuid), anchor=attempt.started_at))
                 if attempt.recording and lead.erased_at is None
                 else None
             ),

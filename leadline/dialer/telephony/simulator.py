@@ -32,12 +32,13 @@ DEFAULTS = {
 SAMPLE_RATE = 8000
 
 
-def _config() -> dict:
+def _simulator_settings() -> dict:
     return {**DEFAULTS, **getattr(settings, "LEADLINE_SIMULATOR", {})}
 
 
-def _plan(call_id: str) -> tuple[str, float, float]:
-    config = _config()
+def _call_plan(call_id: str) -> tuple[str, float, float]:
+    """How the call goes, derived from its id alone: (result, ring seconds, talk seconds)."""
+    config = _simulator_settings()
     rng = random.Random(hashlib.sha256(call_id.encode()).digest())
     draw = rng.random()
     if draw < config["answer"]:
@@ -59,8 +60,8 @@ class SimulatorProvider:
         return f"sim-{reference}-{secrets.token_hex(4)}"
 
     def call_state(self, *, call_id: str, placed_at: datetime, now: datetime) -> CallState:
-        result, ring, talk = _plan(call_id)
-        speed = _config()["speed"]
+        result, ring, talk = _call_plan(call_id)
+        speed = _simulator_settings()["speed"]
         elapsed = (now - placed_at).total_seconds() * speed
 
         def at(seconds: float) -> datetime:
@@ -80,14 +81,14 @@ class SimulatorProvider:
         )
 
     def fetch_recording(self, *, call_id: str) -> bytes | None:
-        result, _, _ = _plan(call_id)
+        result, _, _ = _call_plan(call_id)
         if result != "answered":
             return None
-        return synthetic_wav(call_id, seconds=_config()["audio_seconds"])
+        return synthetic_wav(call_id, seconds=_simulator_settings()["audio_seconds"])
 
 
 @functools.cache
-def _tone(frequency: float) -> bytes:
+def _tone_second(frequency: float) -> bytes:
     # A burst is at most 0.7 s; one second of each tone covers every burst as a prefix.
     return struct.pack(
         f"<{SAMPLE_RATE}h",
@@ -112,7 +113,7 @@ def synthetic_wav(seed: str, *, seconds: float) -> bytes:
         # Every burst starts its tone at phase 0, so it is a prefix of the cached second
         # (slicing it is ~100x faster than packing samples one by one, simulations call this
         # for every answered call).
-        frames += bytes(2 * samples) if silent else _tone(tone)[: 2 * samples]
+        frames += bytes(2 * samples) if silent else _tone_second(tone)[: 2 * samples]
         position += burst
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:

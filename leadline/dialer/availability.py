@@ -1,0 +1,36 @@
+"""Why a rep can no longer work a lead, in the rep's words.
+
+`call_place` refuses a lead with these sentences and the console explains an unavailable lead
+with the same ones before the rep tries, so both read one check and one table.
+"""
+
+from datetime import datetime
+
+from leadline.accounts.models import User
+from leadline.core.errors import Conflict
+from leadline.leads.models import Lead
+
+UNAVAILABLE_MESSAGES = {
+    "erased": "This lead was erased; nothing more can be done with it.",
+    "disabled": "This lead was disabled by the client; do not call it.",
+    "processed": "This lead is already processed.",
+    "expired": "Your hold on this lead expired; take the next lead.",
+}
+
+
+class LeadUnavailable(Conflict):
+    """The lead can no longer be worked (disabled, erased, processed or lease lost)."""
+
+
+def unavailable_kind(*, rep: User, lead: Lead | None, now: datetime) -> str | None:
+    """Why the rep may not call the lead now (a key of UNAVAILABLE_MESSAGES), or None."""
+    # A lead no longer in the database is gone for good, as an erased one is.
+    if lead is None or lead.erased_at is not None:
+        return "erased"
+    if lead.disabled_at is not None:
+        return "disabled"
+    if lead.status != Lead.Status.QUEUED:
+        return "processed"
+    if lead.leased_by_id != rep.pk or (lead.lease_expires_at or now) <= now:
+        return "expired"
+    return None

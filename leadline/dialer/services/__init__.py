@@ -1,0 +1,34 @@
+"""The dialer's writes: who calls which lead next (`claims`), the bridged call (`calls`), and
+what its outcome does (`dispositions`).
+
+Callers use this package (`from leadline.dialer import services`; `services.lead_claim`), so
+moving a service between its modules changes no caller.
+"""
+
+from ..availability import LeadUnavailable
+from .calls import call_event_record, call_place, call_refresh, calls_erase_for_lead
+from .claims import QUEUE_ORDER, lead_claim, lead_held_by, leases_expire
+from .dispositions import (
+    CALLBACKS_BEYOND_MAX_ATTEMPTS,
+    DISPOSED_FIELDS,
+    LEAD_DISPOSITION_FIELDS,
+    DispositionResult,
+    disposition_submit,
+)
+
+__all__ = [
+    "CALLBACKS_BEYOND_MAX_ATTEMPTS",
+    "DISPOSED_FIELDS",
+    "LEAD_DISPOSITION_FIELDS",
+    "QUEUE_ORDER",
+    "DispositionResult",
+    "LeadUnavailable",
+    "call_event_record",
+    "call_place",
+    "call_refresh",
+    "calls_erase_for_lead",
+    "disposition_submit",
+    "lead_claim",
+    "lead_held_by",
+    "leases_expire",
+]
