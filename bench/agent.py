@@ -50,7 +50,7 @@ BARRIER_TIMEOUT = 300
 FINAL_OUTCOME = "Wrong Number"  # a default final outcome that needs no answers
 LEASE = timedelta(minutes=10)  # a bootstrap campaign's lease_minutes
 
-# The claim of dialer.services._candidates, written once by hand: the same filters and order,
+# The claim of dialer.services.claims._candidates, written once by hand: the same filters and order,
 # so the same partial index (lead_queue_idx) serves both.
 CLAIM_SQL = (
     "SELECT id FROM leads_lead WHERE campaign_id = %s AND status = 'queued' AND due_at <= %s "
