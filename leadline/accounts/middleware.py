@@ -106,32 +106,22 @@ class ApiGatewayMiddleware:
     def _authenticate(self, request: ApiRequest) -> None:
         token = api_token_authenticate(secret=bearer_secret(request))
         if token is None:
-            status = ratelimit.hit(
+            _count(
+                request,
                 key=f"authfail:{client_address(request)}",
                 limit=settings.LEADLINE_AUTH_FAILURES_PER_MINUTE,
                 policy="auth-failures",
+                refusal="Too many failed authentications from this address",
             )
-            request.ratelimit_status = status
-            if not status.allowed:
-                raise RateLimited(
-                    f"Too many failed authentications from this address; "
-                    f"retry in {status.reset_seconds} seconds.",
-                    extra={"limit": status.limit, "retry_after": status.reset_seconds},
-                )
             raise AuthenticationFailed()
         business = token.business
-        status = ratelimit.hit(
+        _count(
+            request,
             key=f"business:{business.pk}",
             limit=business.rate_limit_per_minute,
             policy="business",
+            refusal=f"Rate limit of {business.rate_limit_per_minute} requests per minute exceeded",
         )
-        request.ratelimit_status = status
-        if not status.allowed:
-            raise RateLimited(
-                f"Rate limit of {status.limit} requests per minute exceeded; "
-                f"retry in {status.reset_seconds} seconds.",
-                extra={"limit": status.limit, "retry_after": status.reset_seconds},
-            )
         api_token_touch(token=token)
         request.api_token = token
         request.business = business
@@ -151,3 +141,14 @@ class ApiGatewayMiddleware:
         if response.has_header("Allow"):
             converted["Allow"] = response["Allow"]
         return converted
+
+
+def _count(request: ApiRequest, *, key: str, limit: int, policy: str, refusal: str) -> None:
+    """Count the request against `key`'s budget (its headers go out either way); 429 past it."""
+    status = ratelimit.hit(key=key, limit=limit, policy=policy)
+    request.ratelimit_status = status
+    if not status.allowed:
+        raise RateLimited(
+            f"{refusal}; retry in {status.reset_seconds} seconds.",
+            extra={"limit": status.limit, "retry_after": status.reset_seconds},
+        )

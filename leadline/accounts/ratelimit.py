@@ -43,16 +43,21 @@ class RateLimitStatus:
         return headers
 
 
+# One hit is one atomic upsert that returns the window's new count: the ORM would need a
+# get_or_create plus an F() update (two statements and a race between them).
+_TABLE = RateLimitBucket._meta.db_table
+UPSERT_HIT = (
+    f"INSERT INTO {_TABLE} (key, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608
+    f"ON CONFLICT (key, window_start) DO UPDATE SET hits = {_TABLE}.hits + %s RETURNING hits"
+)
+
+
 def _db_hit(key: str, window_start: int, cost: int) -> int:
-    table = RateLimitBucket._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (key, window_start, hits) VALUES (%s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT (key, window_start) DO UPDATE SET hits = {table}.hits + %s "
-            "RETURNING hits",
-            [key, window_start, cost, cost],
-        )
-        return cursor.fetchone()[0]
+        cursor.execute(UPSERT_HIT, [key, window_start, cost, cost])
+        row = cursor.fetchone()
+    assert row is not None  # RETURNING always yields the row it wrote
+    return int(row[0])
 
 
 @functools.cache
