@@ -23,7 +23,7 @@ from leadline.core.db import SENTINEL_NOW, SENTINEL_PK, db_datetime, precompiled
 from leadline.core.errors import BadRequest, Conflict, NotFound
 from leadline.leads import hooks as lead_hooks
 from leadline.leads.models import Lead
-from leadline.leads.selectors import lead_result
+from leadline.leads.results import lead_result
 
 from .models import CallAttempt
 from .telephony import get_provider

@@ -15,7 +15,8 @@ from leadline.core.errors import BadRequest, NotFound, PayloadTooLarge
 from leadline.core.http import json_response, read_json_body
 
 from . import services
-from .selectors import PageOutOfRange, ResultsQuery, lead_result, lead_results_page
+from .results import lead_result
+from .selectors import PageOutOfRange, ResultsQuery, lead_results_page
 from .validation import FieldProblem, as_list, clean_lead_id, clean_new_leads, problem
 
 router = Router(tags=["Leads"])
