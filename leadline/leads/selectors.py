@@ -114,8 +114,8 @@ def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage
 #                and lead_outcome are set). A processed lead disabled later stays processed:
 #                disabling never takes a result away (see lead_disable_batch).
 #   disabled     live, status "disabled": disabled before it was processed; no more calls.
-#   in_progress  live and either status "in_progress" or queued under an unexpired lease: a rep
-#                holds it (a live call keeps extending the lease), so nobody else may call it.
+#   in_progress  live, status "queued" and under an unexpired lease: a rep holds it (a live call
+#                keeps extending the lease), so nobody else may call it.
 #   queued       live, status "queued" and not leased (or the lease ran out): waiting for a rep.
 #   converted    live with converted_at set (the client marked it converted), whatever its
 #                state above.
@@ -135,8 +135,7 @@ def _state_conditions(now: datetime) -> dict[str, Q]:
     not_leased = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
     return {
         "queued": live & Q(status=Lead.Status.QUEUED) & not_leased,
-        "in_progress": live
-        & (Q(status=Lead.Status.IN_PROGRESS) | (Q(status=Lead.Status.QUEUED) & leased)),
+        "in_progress": live & Q(status=Lead.Status.QUEUED) & leased,
         "processed": live & Q(status=Lead.Status.PROCESSED),
         "disabled": live & Q(status=Lead.Status.DISABLED),
         "erased": Q(erased_at__isnull=False),
