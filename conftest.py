@@ -12,6 +12,8 @@ import orjson
 import pytest
 import requests
 
+from leadline.core.gunicorn import gunicorn_argv
+
 ROOT = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 
@@ -191,20 +193,9 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-                "--worker-class",
-                "leadline.core.gunicorn_worker.JsonErrorThreadWorker",
-                "--log-level",
-                "warning",
-            ],
+            gunicorn_argv(
+                bind=f"127.0.0.1:{self.port}", workers=workers, threads=threads, log_level="warning"
+            ),
             env=env,
             cwd=ROOT,
         )

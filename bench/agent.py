@@ -525,7 +525,7 @@ def cmd_outbox(args) -> None:
 
     from leadline.campaigns.models import Campaign
     from leadline.leads.models import Lead
-    from leadline.leads.selectors import lead_result
+    from leadline.leads.results import lead_result
     from leadline.webhooks.models import Event
     from leadline.webhooks.services import event_record
 
@@ -572,7 +572,7 @@ def cmd_process(args) -> None:
     from leadline.accounts.models import User
     from leadline.campaigns.models import Campaign
     from leadline.dialer import services
-    from leadline.leads.selectors import lead_result
+    from leadline.leads.results import lead_result
 
     campaign = Campaign.objects.get(public_id=args.campaign)
     rep = User.objects.get(username=args.rep)

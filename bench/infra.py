@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from leadline.core.gunicorn import gunicorn_argv
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -266,25 +268,16 @@ class Server:
         self.log_path = workdir / f"gunicorn-{self.port}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-                "--worker-class",
-                "gthread",
-                "--timeout",
-                "60",
+            gunicorn_argv(
+                bind=f"127.0.0.1:{self.port}",
+                workers=workers,
+                threads=threads,
+                worker_class="gthread",
+                timeout=60,
                 # Short, so stop() never waits long for a keep-alive connection left open.
-                "--graceful-timeout",
-                "5",
-                "--log-level",
-                "warning",
-            ],
+                graceful_timeout=5,
+                log_level="warning",
+            ),
             env=env,
             cwd=ROOT,
             stdout=self._log,

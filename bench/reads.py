@@ -60,7 +60,7 @@ SEED_COLUMNS = (
     "conversion_detail",
     "erased_at",
 )
-# The columns the API's selector reads for a page (leads.selectors.RESULT_FIELDS).
+# The columns the API's selector reads for a page (leads.results.RESULT_FIELDS).
 RESULT_COLUMNS = (
     "id, lead_id, phone_number, contact_name, custom_fields, created_at, latest_called_at, "
     "latest_recording, lead_outcome, lead_responses, processed_at"

@@ -63,7 +63,7 @@ def test_upload_with_bad_rows_decide_and_export(site, tmp_path):
     from playwright.sync_api import expect
 
     from leadline.leads.exports import csv_cell
-    from leadline.leads.validation import FIXED_KEYS
+    from leadline.leads.results import FIXED_KEYS
 
     url, tenant, worker = site["url"], site["tenant"], site["worker"]
     campaign_id, token = tenant["campaign_id"], tenant["access_token"]

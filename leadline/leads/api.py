@@ -16,6 +16,7 @@ from leadline.core.errors import BadRequest, NotFound, PayloadTooLarge
 from leadline.core.http import json_response, read_json_body
 
 from . import api_docs, services
+from .results import lead_result
 from .schemas import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -26,7 +27,7 @@ from .schemas import (
     LeadsCreated,
     LeadsDisabled,
 )
-from .selectors import PageOutOfRange, ResultsQuery, lead_result, lead_results_page
+from .selectors import PageOutOfRange, ResultsQuery, lead_results_page
 from .validation import FieldProblem, as_list, clean_lead_id, clean_new_leads, problem
 
 router = Router(tags=["Leads"])

@@ -1,6 +1,6 @@
 """CSV export of a campaign's results: the API's GET result items, one row each, streamed.
 
-Rows and values are built by `selectors.result_item`, the builder behind the API's GET and the
+Rows and values are built by `results.result_item`, the builder behind the API's GET and the
 webhook payloads, over the same filter (`selectors._filtered`) and in the same order (by id;
 with a processed window by processing time, then id), so a row holds exactly what the
 API returns for that lead.
@@ -33,8 +33,8 @@ from django.db import connection
 from leadline.campaigns.models import Campaign
 from leadline.core.db import is_postgres
 
-from .selectors import RESULT_FIELDS, ResultsQuery, _filtered, result_item
-from .validation import FIXED_KEYS
+from .results import FIXED_KEYS, RESULT_FIELDS, result_item
+from .selectors import ResultsQuery, _filtered
 
 CUSTOM_JSON_COLUMN = "custom_fields"
 _ROWS_PER_WRITE = 500

@@ -13,7 +13,6 @@ class Lead(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
-        IN_PROGRESS = "in_progress", "In progress"
         PROCESSED = "processed", "Processed"
         DISABLED = "disabled", "Disabled"
         ERASED = "erased", "Erased"

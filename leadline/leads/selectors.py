@@ -15,23 +15,9 @@ from leadline.campaigns.models import Campaign
 from leadline.core.db import values_in
 from leadline.core.errors import NotFound
 from leadline.core.phones import mask_phone
-from leadline.core.recordings import recording_url
 
 from .models import Lead
-
-RESULT_FIELDS = (
-    "id",
-    "lead_id",
-    "phone_number",
-    "contact_name",
-    "custom_fields",
-    "created_at",
-    "latest_called_at",
-    "latest_recording",
-    "lead_outcome",
-    "lead_responses",
-    "processed_at",
-)
+from .results import RESULT_FIELDS, result_item
 
 
 def lead_ids_existing(*, campaign: Campaign, lead_ids: list[str]) -> set[str]:
@@ -43,39 +29,6 @@ def lead_ids_existing(*, campaign: Campaign, lead_ids: list[str]) -> set[str]:
         lead_ids,
     )
     return {row[0] for row in rows}
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 with an explicit offset, to the second, as the v4 examples show."""
-    if value is None:
-        return None
-    return value.isoformat(timespec="seconds")
-
-
-def result_item(row: dict[str, Any], campaign_public_id: str) -> dict[str, Any]:
-    """The GET result item (and webhook payload): fixed keys, then the lead's custom fields."""
-    item = {
-        "phone_number": row["phone_number"],
-        "lead_id": row["lead_id"],
-        "latest_recording_url": recording_url(
-            row["latest_recording"], anchor=row["latest_called_at"]
-        ),
-        "campaign_id": campaign_public_id,
-        "latest_called_at": iso(row["latest_called_at"]),
-        "lead_outcome": row["lead_outcome"],
-        "processed_at": iso(row["processed_at"]),
-        "contact_name": row["contact_name"],
-        "created_at": iso(row["created_at"]),
-        "lead_responses": row["lead_responses"] or {},
-    }
-    for key, value in (row["custom_fields"] or {}).items():
-        if key not in item:
-            item[key] = value
-    return item
-
-
-def lead_result(*, lead: Lead, campaign: Campaign) -> dict[str, Any]:
-    return result_item({name: getattr(lead, name) for name in RESULT_FIELDS}, campaign.public_id)
 
 
 @dataclass(frozen=True)
@@ -161,8 +114,8 @@ def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage
 #                and lead_outcome are set). A processed lead disabled later stays processed:
 #                disabling never takes a result away (see lead_disable_batch).
 #   disabled     live, status "disabled": disabled before it was processed; no more calls.
-#   in_progress  live and either status "in_progress" or queued under an unexpired lease: a rep
-#                holds it (a live call keeps extending the lease), so nobody else may call it.
+#   in_progress  live, status "queued" and under an unexpired lease: a rep holds it (a live call
+#                keeps extending the lease), so nobody else may call it.
 #   queued       live, status "queued" and not leased (or the lease ran out): waiting for a rep.
 #   converted    live with converted_at set (the client marked it converted), whatever its
 #                state above.
@@ -182,8 +135,7 @@ def _state_conditions(now: datetime) -> dict[str, Q]:
     not_leased = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
     return {
         "queued": live & Q(status=Lead.Status.QUEUED) & not_leased,
-        "in_progress": live
-        & (Q(status=Lead.Status.IN_PROGRESS) | (Q(status=Lead.Status.QUEUED) & leased)),
+        "in_progress": live & Q(status=Lead.Status.QUEUED) & leased,
         "processed": live & Q(status=Lead.Status.PROCESSED),
         "disabled": live & Q(status=Lead.Status.DISABLED),
         "erased": Q(erased_at__isnull=False),

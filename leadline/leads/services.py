@@ -188,9 +188,7 @@ def lead_disable_batch(*, campaign: Campaign, lead_ids: list[str]) -> list[str]:
             items=[(lead, _event_payload(lead, campaign, disabled_at=now)) for lead in newly],
         )
         # A processed lead keeps its result; only leads still waiting change state.
-        live.filter(status__in=[Lead.Status.QUEUED, Lead.Status.IN_PROGRESS]).update(
-            status=Lead.Status.DISABLED
-        )
+        live.filter(status=Lead.Status.QUEUED).update(status=Lead.Status.DISABLED)
     return wanted
 
 

@@ -14,19 +14,6 @@ from django.conf import settings
 
 from leadline.core.phones import normalize_indian_phone
 
-# The keys every result item and webhook payload carries; a custom field never overrides them.
-FIXED_KEYS = (
-    "phone_number",
-    "lead_id",
-    "latest_recording_url",
-    "campaign_id",
-    "latest_called_at",
-    "lead_outcome",
-    "processed_at",
-    "contact_name",
-    "created_at",
-    "lead_responses",
-)
 CORE_INPUT_KEYS = frozenset({"lead_id", "phone_number", "contact_name"})
 LEAD_ID_MAX = 255
 CONTACT_NAME_MAX = 255

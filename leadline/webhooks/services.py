@@ -13,6 +13,7 @@ from leadline.campaigns.models import Campaign
 from leadline.core import crypto
 from leadline.core.errors import BadRequest, NotFound
 from leadline.leads.models import Lead
+from leadline.leads.results import result_item
 
 from .models import SUBSCRIBABLE_TYPES, Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from .signing import secret_generate
@@ -137,18 +138,19 @@ def _fan_out(events: list[Event], endpoints: list[WebhookEndpoint]) -> None:
 def _test_payload(endpoint: WebhookEndpoint) -> dict[str, Any]:
     """A GET result item with obviously fake data, so a receiver can test its parsing too."""
     now = timezone.now().replace(microsecond=0)
-    return {
-        "phone_number": "+910000000000",
+    sample = {
         "lead_id": "test-lead-0000",
-        "latest_recording_url": None,
-        "campaign_id": endpoint.campaign.public_id if endpoint.campaign else "TEST00",
-        "latest_called_at": (now - timedelta(minutes=5)).isoformat(),
-        "lead_outcome": "Connected : Objective Met",
-        "processed_at": now.isoformat(),
+        "phone_number": "+910000000000",
         "contact_name": "Test Lead (sample, not a real person)",
-        "created_at": (now - timedelta(hours=1)).isoformat(),
+        "custom_fields": {},
+        "created_at": now - timedelta(hours=1),
+        "latest_called_at": now - timedelta(minutes=5),
+        "latest_recording": None,
+        "lead_outcome": "Connected : Objective Met",
         "lead_responses": {"interested": "yes", "notes": "A test event from the dashboard."},
+        "processed_at": now,
     }
+    return result_item(sample, endpoint.campaign.public_id if endpoint.campaign else "TEST00")
 
 
 def endpoint_send_test(*, endpoint: WebhookEndpoint) -> Delivery:

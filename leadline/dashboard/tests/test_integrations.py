@@ -12,7 +12,7 @@ from conftest import ApiClient
 from leadline.accounts.models import ApiToken
 from leadline.accounts.services import api_token_create
 from leadline.core import crypto
-from leadline.leads.validation import FIXED_KEYS
+from leadline.leads.results import FIXED_KEYS
 from leadline.webhooks import services as webhook_services
 from leadline.webhooks.delivery import deliveries_claim
 from leadline.webhooks.models import (

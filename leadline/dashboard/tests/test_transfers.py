@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from leadline.leads import exports, imports
 from leadline.leads.models import Lead, LeadImport
-from leadline.leads.validation import FIXED_KEYS
+from leadline.leads.results import FIXED_KEYS
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from leadline.campaigns.rules import AnswerError, answers_clean
 from leadline.core.errors import BadRequest, Conflict, NotFound
 from leadline.leads import hooks as lead_hooks
 from leadline.leads.models import Lead
-from leadline.leads.selectors import lead_result
+from leadline.leads.results import lead_result
 
 from ..models import CallAttempt
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leadline.leads.models import Lead
-from leadline.leads.validation import FIXED_KEYS
+from leadline.leads.results import FIXED_KEYS
 
 
 def results_url(campaign):

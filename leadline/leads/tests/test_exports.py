@@ -11,8 +11,9 @@ import pytest
 
 from leadline.leads import exports, services
 from leadline.leads.models import Lead
+from leadline.leads.results import FIXED_KEYS
 from leadline.leads.selectors import ResultsQuery
-from leadline.leads.validation import FIXED_KEYS, CleanLead
+from leadline.leads.validation import CleanLead
 
 pytestmark = pytest.mark.django_db
 BASE = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

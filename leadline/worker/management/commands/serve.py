@@ -5,6 +5,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from leadline.core.gunicorn import gunicorn_argv
+
 
 class Command(BaseCommand):
     help = "Serve the web app with gunicorn and run the worker beside it until Ctrl-C."
@@ -22,27 +24,14 @@ class Command(BaseCommand):
         # Sync workers with threads: measured ~3x the throughput of an ASGI server for this
         # Django app (see docs/operations.md).
         web = subprocess.Popen(
-            [
-                os.path.join(bin_dir, "gunicorn"),
-                "config.wsgi:application",
-                "--bind",
-                f"{host}:{port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-                "--worker-class",
-                "leadline.core.gunicorn_worker.JsonErrorThreadWorker",
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "20",
-                "--access-logfile",
-                "-",
-                # Only method, path and status: query strings may carry client data.
-                "--access-logformat",
-                '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-            ],
+            gunicorn_argv(
+                bind=f"{host}:{port}",
+                workers=workers,
+                threads=threads,
+                timeout=60,
+                graceful_timeout=20,
+                access_log=True,
+            ),
             env=env,
         )
         children = [web]
