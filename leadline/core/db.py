@@ -11,7 +11,7 @@ per process from ORM querysets.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +41,11 @@ def pg_cursor() -> Iterator[Any]:
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor
+
+
+def pg_ids(ids: Iterable[int]) -> str:
+    """A bigint[] literal: one short string parameter instead of a list dumped item by item."""
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def values_in(sql: str, params: Sequence[Any], values: Sequence[Any]) -> list[tuple[Any, ...]]:
