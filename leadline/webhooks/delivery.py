@@ -39,6 +39,7 @@ from leadline.accounts import ratelimit
 from .models import (
     DISABLED_FAILING,
     DISABLED_GONE,
+    ERASED_PAYLOAD,
     Delivery,
     DeliveryAttempt,
     Event,
@@ -229,6 +230,9 @@ DELIVERY = Delivery._meta.db_table
 EVENT = Event._meta.db_table
 ENDPOINT = WebhookEndpoint._meta.db_table
 ATTEMPT = DeliveryAttempt._meta.db_table
+# ERASED_PAYLOAD as a jsonb literal for the statements below (jsonb compares by value, so
+# orjson's spacing does not matter).
+ERASED_JSONB = "'" + orjson.dumps(ERASED_PAYLOAD).decode().replace("'", "''") + "'::jsonb"
 
 # The claim of _orm_claim as one statement (one round trip, atomic on its own): the same
 # filters and order, so the same partial index (delivery_due_idx) serves it.
@@ -247,7 +251,7 @@ RETURNING d.id, d.message_id, d.endpoint_id, e.type, e.payload::text,
     {", ".join(f"w.{name}" for name in ENDPOINT_FIELDS)}
 """  # noqa: S608  (table names from the models)
 PG_LOCK = f"""
-SELECT d.id, d.status, d.attempts_count, d.endpoint_id, e.payload = '{{"erased": true}}'::jsonb
+SELECT d.id, d.status, d.attempts_count, d.endpoint_id, e.payload = {ERASED_JSONB}
 FROM {DELIVERY} d JOIN {EVENT} e ON e.id = d.event_id
 WHERE d.id = ANY(%s::bigint[]) ORDER BY d.id FOR UPDATE OF d
 """  # noqa: S608
@@ -279,7 +283,7 @@ WITH o AS MATERIALIZED (
         response_excerpt text, error text
     )
 ), locked AS MATERIALIZED (
-    SELECT d.id, d.status, e.payload = '{{"erased": true}}'::jsonb AS erased
+    SELECT d.id, d.status, e.payload = {ERASED_JSONB} AS erased
     FROM {DELIVERY} d JOIN {EVENT} e ON e.id = d.event_id
     WHERE d.id IN (SELECT delivery_id FROM o)
     ORDER BY d.id FOR UPDATE OF d
@@ -351,9 +355,7 @@ def _orm_lock(ids: list[int]) -> list[tuple]:
         .filter(pk__in=ids)
         .order_by("pk")
         .annotate(
-            erased=ExpressionWrapper(
-                Q(event__payload={"erased": True}), output_field=BooleanField()
-            )
+            erased=ExpressionWrapper(Q(event__payload=ERASED_PAYLOAD), output_field=BooleanField())
         )
         .values_list("pk", "status", "attempts_count", "endpoint_id", "erased")
     )
