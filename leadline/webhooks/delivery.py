@@ -47,7 +47,7 @@ from .models import (
 )
 from .services import endpoint_secrets
 from .signing import secret_key, signature_header_keys
-from .urls_guard import GuardedResolver
+from .ssrf_guard import GuardedResolver
 
 logger = logging.getLogger(__name__)
 

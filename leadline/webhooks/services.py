@@ -23,7 +23,7 @@ from .models import (
     WebhookEndpoint,
 )
 from .signing import secret_generate
-from .urls_guard import url_check
+from .ssrf_guard import url_check
 
 # After a rotation the old secret keeps signing beside the new one for this long.
 ROTATION_OVERLAP = timedelta(hours=24)
