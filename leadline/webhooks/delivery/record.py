@@ -5,6 +5,7 @@ read under its row lock, so an erasure that cancelled one while it was posted is
 """
 
 import random
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
@@ -169,6 +170,22 @@ def _pg_record_successes(results: list[PostResult], now: datetime) -> int:
         return cursor.fetchone()[0]
 
 
+@dataclass(slots=True)
+class RecordPlan:
+    """What a batch of tries does to the database, decided before any write."""
+
+    # One DeliveryAttempt row per try, as tuples in ATTEMPT_COLUMNS order.
+    attempts: list[tuple] = field(default_factory=list)
+    succeeded: list[int] = field(default_factory=list)
+    # No longer pending (cancelled by an erasure in flight): the try is only counted.
+    settled: list[int] = field(default_factory=list)
+    retried: list[Delivery] = field(default_factory=list)
+    given_up: list[Delivery] = field(default_factory=list)
+    succeeded_endpoints: set[int] = field(default_factory=set)
+    failed_endpoints: set[int] = field(default_factory=set)
+    gone_endpoints: set[int] = field(default_factory=set)
+
+
 def results_record(results: list[PostResult], *, now: datetime | None = None) -> int:
     """Store each try and move its delivery on: done, scheduled again, or given up.
 
@@ -192,100 +209,112 @@ def results_record(results: list[PostResult], *, now: datetime | None = None) ->
         # Locked in id order (deterministic between workers); the status is read under the
         # lock, so an erasure that cancelled a delivery while it was in flight is seen.
         pg = is_postgres()
-        rows = _pg_lock(sorted(tried)) if pg else _orm_lock(sorted(tried))
-        attempts: list[tuple] = []
-        succeeded: list[int] = []
-        settled: list[int] = []  # no longer pending (cancelled by an erasure in flight)
-        failed: list[Delivery] = []
-        succeeded_endpoints: set[int] = set()
-        failed_endpoints: set[int] = set()
-        gone_endpoints: set[int] = set()
-        for pk, status, attempts_count, endpoint_id, erased in rows:
-            result = tried[pk]
-            pending = status == Delivery.Status.PENDING
-            attempts.append(
-                (
-                    pk,
-                    result.attempted_at,
-                    result.status_code,
-                    result.latency_ms,
-                    # An erased lead's event keeps no response either.
-                    "" if erased or not pending else result.excerpt,
-                    result.error,
-                )
+        locked = _pg_lock(sorted(tried)) if pg else _orm_lock(sorted(tried))
+        plan = record_plan(tried, locked, now)
+        _plan_apply(plan, now, pg)
+    return len(plan.attempts)
+
+
+def record_plan(tried: dict[int, PostResult], locked: list[tuple], now: datetime) -> RecordPlan:
+    """Sort the tries into what to write, from each delivery's locked row.
+
+    `locked` holds (id, status, attempts_count, endpoint_id, erased) per tried delivery, in
+    id order. Reads no database; only the retry delays draw random jitter.
+    """
+    plan = RecordPlan()
+    for pk, status, attempts_count, endpoint_id, erased in locked:
+        result = tried[pk]
+        pending = status == Delivery.Status.PENDING
+        plan.attempts.append(
+            (
+                pk,
+                result.attempted_at,
+                result.status_code,
+                result.latency_ms,
+                # An erased lead's event keeps no response either.
+                "" if erased or not pending else result.excerpt,
+                result.error,
             )
-            if not pending:
-                settled.append(pk)
-            elif result.succeeded:
-                succeeded.append(pk)
-                succeeded_endpoints.add(endpoint_id)
-            else:
-                failed_endpoints.add(endpoint_id)
-                if result.status_code == 410:
-                    gone_endpoints.add(endpoint_id)
-                delay = _next_delay(attempts_count + 1, result.retry_after)
-                failed.append(
-                    Delivery(
-                        pk=pk,
-                        attempts_count=attempts_count + 1,
-                        lease_expires_at=None,
-                        status=Delivery.Status.FAILED if delay is None else status,
-                        next_attempt_at=None if delay is None else now + timedelta(seconds=delay),
-                    )
-                )
-        if pg:
-            _pg_attempts_insert(attempts)
+        )
+        if not pending:
+            plan.settled.append(pk)
+        elif result.succeeded:
+            plan.succeeded.append(pk)
+            plan.succeeded_endpoints.add(endpoint_id)
         else:
-            DeliveryAttempt.objects.bulk_create(
-                DeliveryAttempt(
-                    delivery_id=pk,
-                    attempted_at=at,
-                    status_code=code,
-                    latency_ms=latency,
-                    response_excerpt=excerpt,
-                    error=error,
-                )
-                for pk, at, code, latency, excerpt, error in attempts
-            )
-        if succeeded and pg:
-            with pg_cursor() as cursor:
-                cursor.execute(PG_MARK_SUCCEEDED, (now, pg_ids(succeeded)))
-        elif succeeded:
-            Delivery.objects.filter(pk__in=succeeded).update(
-                status=Delivery.Status.SUCCEEDED,
-                delivered_at=now,
-                attempts_count=F("attempts_count") + 1,
+            plan.failed_endpoints.add(endpoint_id)
+            if result.status_code == 410:
+                plan.gone_endpoints.add(endpoint_id)
+            delay = _next_delay(attempts_count + 1, result.retry_after)
+            failed = Delivery(
+                pk=pk,
+                attempts_count=attempts_count + 1,
                 lease_expires_at=None,
+                status=Delivery.Status.FAILED if delay is None else status,
+                next_attempt_at=None if delay is None else now + timedelta(seconds=delay),
             )
-        if settled:
-            Delivery.objects.filter(pk__in=settled).update(
-                attempts_count=F("attempts_count") + 1, lease_expires_at=None
-            )
-        given_up = [d for d in failed if d.status == Delivery.Status.FAILED]
-        retried = [d for d in failed if d.status != Delivery.Status.FAILED]
-        if retried:
-            Delivery.objects.bulk_update(
-                retried, ["attempts_count", "lease_expires_at", "next_attempt_at"]
-            )
-        if given_up:
-            Delivery.objects.bulk_update(given_up, ["attempts_count", "lease_expires_at", "status"])
-        if succeeded_endpoints:
-            WebhookEndpoint.objects.filter(pk__in=succeeded_endpoints).filter(
-                Q(failing_since__isnull=False)
-                | Q(last_success_at__isnull=True)
-                | Q(last_success_at__lt=now - SUCCESS_STAMP_EVERY)
-            ).update(last_success_at=now, failing_since=None)
-        if gone_endpoints:
-            WebhookEndpoint.objects.filter(pk__in=gone_endpoints).update(
-                enabled=False, disabled_reason=DISABLED_GONE
-            )
-        failing = failed_endpoints - succeeded_endpoints
-        if failing:
-            # A run of failures starts now, or, begun over 5 days ago, disables the endpoint.
-            WebhookEndpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(
-                failing_since=now
-            )
-            WebhookEndpoint.objects.filter(
-                pk__in=failing, failing_since__lt=now - DISABLE_AFTER_FAILING
-            ).update(enabled=False, disabled_reason=DISABLED_FAILING)
-    return len(attempts)
+            (plan.given_up if delay is None else plan.retried).append(failed)
+    return plan
+
+
+def _plan_apply(plan: RecordPlan, now: datetime, pg: bool) -> None:
+    """The plan's writes, in one fixed order (inside the caller's transaction)."""
+    _attempts_insert(plan.attempts, pg)
+    if plan.succeeded and pg:
+        with pg_cursor() as cursor:
+            cursor.execute(PG_MARK_SUCCEEDED, (now, pg_ids(plan.succeeded)))
+    elif plan.succeeded:
+        Delivery.objects.filter(pk__in=plan.succeeded).update(
+            status=Delivery.Status.SUCCEEDED,
+            delivered_at=now,
+            attempts_count=F("attempts_count") + 1,
+            lease_expires_at=None,
+        )
+    if plan.settled:
+        Delivery.objects.filter(pk__in=plan.settled).update(
+            attempts_count=F("attempts_count") + 1, lease_expires_at=None
+        )
+    if plan.retried:
+        Delivery.objects.bulk_update(
+            plan.retried, ["attempts_count", "lease_expires_at", "next_attempt_at"]
+        )
+    if plan.given_up:
+        Delivery.objects.bulk_update(
+            plan.given_up, ["attempts_count", "lease_expires_at", "status"]
+        )
+    if plan.succeeded_endpoints:
+        WebhookEndpoint.objects.filter(pk__in=plan.succeeded_endpoints).filter(
+            Q(failing_since__isnull=False)
+            | Q(last_success_at__isnull=True)
+            | Q(last_success_at__lt=now - SUCCESS_STAMP_EVERY)
+        ).update(last_success_at=now, failing_since=None)
+    if plan.gone_endpoints:
+        WebhookEndpoint.objects.filter(pk__in=plan.gone_endpoints).update(
+            enabled=False, disabled_reason=DISABLED_GONE
+        )
+    failing = plan.failed_endpoints - plan.succeeded_endpoints
+    if failing:
+        # A run of failures starts now, or, begun over 5 days ago, disables the endpoint.
+        WebhookEndpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(
+            failing_since=now
+        )
+        WebhookEndpoint.objects.filter(
+            pk__in=failing, failing_since__lt=now - DISABLE_AFTER_FAILING
+        ).update(enabled=False, disabled_reason=DISABLED_FAILING)
+
+
+def _attempts_insert(attempts: list[tuple], pg: bool) -> None:
+    if pg:
+        _pg_attempts_insert(attempts)
+        return
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery_id=pk,
+            attempted_at=at,
+            status_code=code,
+            latency_ms=latency,
+            response_excerpt=excerpt,
+            error=error,
+        )
+        for pk, at, code, latency, excerpt, error in attempts
+    )
