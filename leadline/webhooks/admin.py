@@ -15,7 +15,7 @@ from leadline.core.errors import ApiError
 
 from .models import SUBSCRIBABLE_TYPES, Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from .services import delivery_redeliver, endpoint_disable, endpoint_enable, endpoint_update
-from .urls_guard import url_check
+from .ssrf_guard import url_check
 
 DISABLED_BY_OPERATOR = "Disabled by an operator."
 

@@ -42,6 +42,11 @@ class Event(models.Model):
         return f"{self.type} #{self.pk}"
 
 
+# What an erased lead's events keep as their payload (and how an erased event is told
+# apart): a dict shared by every caller, so nobody may mutate it.
+ERASED_PAYLOAD = {"erased": True}
+
+
 # Reasons the platform writes when it disables an endpoint by itself; the dashboard shows a
 # banner for these (a person who disabled an endpoint already knows).
 DISABLED_GONE = "The endpoint answered 410 Gone."

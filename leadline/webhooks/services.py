@@ -15,9 +15,16 @@ from leadline.core.errors import BadRequest, NotFound
 from leadline.leads.models import Lead
 from leadline.leads.results import result_item
 
-from .models import SUBSCRIBABLE_TYPES, Delivery, DeliveryAttempt, Event, WebhookEndpoint
+from .models import (
+    ERASED_PAYLOAD,
+    SUBSCRIBABLE_TYPES,
+    Delivery,
+    DeliveryAttempt,
+    Event,
+    WebhookEndpoint,
+)
 from .signing import secret_generate
-from .urls_guard import url_check
+from .ssrf_guard import url_check
 
 # After a rotation the old secret keeps signing beside the new one for this long.
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -239,12 +246,12 @@ def events_scrub_for_lead(lead: Lead) -> int:
         status=Delivery.Status.CANCELLED, lease_expires_at=None
     )
     DeliveryAttempt.objects.filter(delivery__event__lead=lead).update(response_excerpt="")
-    return Event.objects.filter(lead=lead).update(payload={"erased": True}, lead=None)
+    return Event.objects.filter(lead=lead).update(payload=ERASED_PAYLOAD, lead=None)
 
 
 def delivery_redeliver(*, delivery: Delivery) -> None:
     """Send again (same webhook-id): after a fix on the receiver's side."""
-    if delivery.event.payload == {"erased": True}:
+    if delivery.event.payload == ERASED_PAYLOAD:
         raise BadRequest("The lead of this event was erased; nothing to send.")
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), lease_expires_at=None
@@ -259,7 +266,7 @@ def deliveries_redeliver_failed(
 ) -> int:
     deliveries = Delivery.objects.filter(
         status=Delivery.Status.FAILED, created_at__gte=since
-    ).exclude(event__payload={"erased": True})
+    ).exclude(event__payload=ERASED_PAYLOAD)
     if business is not None:
         deliveries = deliveries.filter(endpoint__business=business)
     if endpoint is not None:

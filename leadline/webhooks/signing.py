@@ -32,8 +32,3 @@ def signature_header_keys(keys: list[bytes], message_id: str, timestamp: int, bo
     if len(keys) == 1:
         return signature_with_key(keys[0], message_id, timestamp, body)
     return " ".join(signature_with_key(k, message_id, timestamp, body) for k in keys)
-
-
-def signature_header(secrets_in_use: list[str], message_id: str, timestamp: int, body: bytes):
-    keys = [secret_key(s) for s in secrets_in_use]
-    return signature_header_keys(keys, message_id, timestamp, body)

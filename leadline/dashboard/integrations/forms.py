@@ -10,7 +10,7 @@ from leadline.accounts.models import ApiToken, Business
 from leadline.campaigns.models import Campaign
 from leadline.core.errors import ApiError
 from leadline.webhooks.models import SUBSCRIBABLE_TYPES, Delivery, default_event_types
-from leadline.webhooks.urls_guard import url_check
+from leadline.webhooks.ssrf_guard import url_check
 
 
 class TokenCreateForm(forms.Form):

@@ -9,8 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from leadline.webhooks import delivery as engine
 from leadline.webhooks import services
+from leadline.webhooks.delivery import DeliveryLoop, claim, pipeline
+from leadline.webhooks.delivery.record import results_record
+from leadline.webhooks.delivery.sender import PostResult
 from leadline.webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 
 
@@ -74,7 +76,7 @@ def hooks(settings):
 
 @pytest.fixture
 def loop():
-    runner = engine.DeliveryLoop()
+    runner = DeliveryLoop()
     yield runner
     runner.close()
 
@@ -93,12 +95,12 @@ def endpoint_with(campaign, url: str, count: int, **fields) -> WebhookEndpoint:
 
 def test_one_run_delivers_several_batches_once_each(campaign, hooks, loop):
     receiver = hooks()
-    count = engine.BATCH_SIZE * 2 + 50
+    count = claim.BATCH_SIZE * 2 + 50
     endpoint_with(campaign, receiver.url, count)
     # One run claims batch after batch while it posts (a run may end early when the
     # endpoint holds its share of claimed deliveries; the next run goes on).
     runs = [loop.run_once()]
-    assert runs[0] > engine.BATCH_SIZE
+    assert runs[0] > claim.BATCH_SIZE
     while sum(runs) < count and len(runs) < 5:
         runs.append(loop.run_once())
     assert sum(runs) == count
@@ -114,8 +116,8 @@ def test_one_run_delivers_several_batches_once_each(campaign, hooks, loop):
 
 def test_in_flight_limit_holds_across_overlapping_batches(campaign, hooks, loop, monkeypatch):
     # Small batches, claimed while the previous ones are still being posted.
-    monkeypatch.setattr(engine, "BATCH_SIZE", 5)
-    monkeypatch.setattr(engine, "CLAIM_BELOW", 5)
+    monkeypatch.setattr(pipeline, "BATCH_SIZE", 5)
+    monkeypatch.setattr(pipeline, "CLAIM_BELOW", 5)
     receiver = hooks(delay=0.02)
     endpoint_with(campaign, receiver.url, 40, max_in_flight=3)
     handled = 0
@@ -152,7 +154,7 @@ def test_stop_mid_run_finishes_posts_in_flight_and_gives_back_the_rest(campaign,
 
 def test_a_lease_too_short_to_post_is_given_back_unposted(campaign, hooks, loop, monkeypatch):
     # A post may not start once the lease no longer covers it plus the recording.
-    monkeypatch.setattr(engine, "RECORD_SLACK", engine.LEASE_MARGIN + timedelta(seconds=1))
+    monkeypatch.setattr(claim, "RECORD_SLACK", claim.LEASE_MARGIN + timedelta(seconds=1))
     receiver = hooks()
     endpoint_with(campaign, receiver.url, 3)
     assert loop.run_once() == 0
@@ -180,16 +182,16 @@ def test_success_for_a_delivery_erased_in_flight_keeps_it_cancelled_and_scrubbed
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         failing_since=timezone.now() - timedelta(hours=1)
     )
-    claimed = engine.deliveries_claim()
+    claimed = claim.deliveries_claim()
     assert len(claimed) == 2
     erased, kept = claimed
     # What events_scrub_for_lead does, while the posts are in flight.
     Delivery.objects.filter(pk=erased.pk).update(status="cancelled", lease_expires_at=None)
     Event.objects.filter(deliveries=erased.pk).update(payload={"erased": True})
     now = timezone.now()
-    recorded = engine.outcomes_record(
+    recorded = results_record(
         [
-            engine.Outcome(d.pk, now, 200, 5, "the receiver's answer", endpoint_id=endpoint.pk)
+            PostResult(d.pk, now, 200, 5, "the receiver's answer", endpoint_id=endpoint.pk)
             for d in claimed
         ],
         now=now,
@@ -212,13 +214,13 @@ def test_success_for_a_delivery_erased_in_flight_keeps_it_cancelled_and_scrubbed
 def test_released_outcomes_clear_the_lease_and_count_no_attempt(campaign, hooks):
     receiver = hooks()
     endpoint_with(campaign, receiver.url, 2)
-    claimed = engine.deliveries_claim()
+    claimed = claim.deliveries_claim()
     assert all(d.lease_expires_at for d in Delivery.objects.all())
     now = timezone.now()
-    engine.outcomes_record(
+    results_record(
         [
-            engine.Outcome(claimed[0].pk, now, 200, 3),
-            engine.Outcome(claimed[1].pk, now, released=True),
+            PostResult(claimed[0].pk, now, 200, 3),
+            PostResult(claimed[1].pk, now, released=True),
         ]
     )
     released = Delivery.objects.get(pk=claimed[1].pk)
@@ -233,10 +235,10 @@ def test_released_outcomes_clear_the_lease_and_count_no_attempt(campaign, hooks)
 
 def test_a_slow_endpoint_is_held_to_what_it_can_post_soon(loop):
     # Unknown latency: one batch. 1 s answers, 10 at once: 5 s worth is 50 deliveries.
-    assert loop._cap(1, 10) == engine.BATCH_SIZE
+    assert loop._endpoint_share(1, 10) == pipeline.BATCH_SIZE
     loop._latency_s[1] = 1.0
-    assert loop._cap(1, 10) == 10 * engine.QUEUE_S
+    assert loop._endpoint_share(1, 10) == 10 * pipeline.QUEUE_S
     loop._latency_s[1] = 60.0
-    assert loop._cap(1, 10) == 10  # never fewer than it may post at once
+    assert loop._endpoint_share(1, 10) == 10  # never fewer than it may post at once
     loop._latency_s[1] = 0.002
-    assert loop._cap(1, 10) == engine.ENDPOINT_QUEUE_MAX
+    assert loop._endpoint_share(1, 10) == pipeline.ENDPOINT_QUEUE_MAX
