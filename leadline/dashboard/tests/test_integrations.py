@@ -14,7 +14,7 @@ from leadline.accounts.services import api_token_create
 from leadline.core import crypto
 from leadline.leads.results import FIXED_KEYS
 from leadline.webhooks import services as webhook_services
-from leadline.webhooks.delivery import deliveries_claim
+from leadline.webhooks.delivery.claim import batch_claim
 from leadline.webhooks.models import (
     DISABLED_FAILING,
     Delivery,
@@ -300,7 +300,7 @@ def test_send_test_event_goes_to_that_endpoint_only(staff_client, business, camp
     assert set(event.payload) >= set(FIXED_KEYS)
     assert event.payload["campaign_id"] == campaign.public_id
     # The worker's claim picks it up like any delivery.
-    assert [d.pk for d in deliveries_claim()] == [delivery.pk]
+    assert [d.pk for d in batch_claim().deliveries] == [delivery.pk]
 
     # An endpoint of all campaigns gets a test event without a campaign.
     staff_client.post(url("integrations_endpoint_test", sibling.pk))

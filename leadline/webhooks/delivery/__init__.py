@@ -17,7 +17,6 @@ Modules: `claim` (leasing), `sender` (the posts), `record` (storing what came ba
 `pipeline` (the loop tying them together).
 """
 
-from .claim import deliveries_claim
 from .pipeline import DeliveryLoop
 
-__all__ = ["DeliveryLoop", "deliveries_claim"]
+__all__ = ["DeliveryLoop"]

@@ -150,13 +150,6 @@ def batch_claim(
     return ClaimedBatch(kept, targets, more_due)
 
 
-def deliveries_claim(
-    *, limit: int = BATCH_SIZE, now: datetime | None = None
-) -> list[ClaimedDelivery]:
-    """Lease up to `limit` due deliveries (see batch_claim); just the deliveries."""
-    return batch_claim(limit=limit, now=now).deliveries
-
-
 def deliveries_release(ids: list[int]) -> None:
     """Never posted: any worker may take these at once, with no attempt counted."""
     Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).update(

@@ -182,7 +182,7 @@ def test_success_for_a_delivery_erased_in_flight_keeps_it_cancelled_and_scrubbed
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         failing_since=timezone.now() - timedelta(hours=1)
     )
-    claimed = claim.deliveries_claim()
+    claimed = claim.batch_claim().deliveries
     assert len(claimed) == 2
     erased, kept = claimed
     # What events_scrub_for_lead does, while the posts are in flight.
@@ -214,7 +214,7 @@ def test_success_for_a_delivery_erased_in_flight_keeps_it_cancelled_and_scrubbed
 def test_released_outcomes_clear_the_lease_and_count_no_attempt(campaign, hooks):
     receiver = hooks()
     endpoint_with(campaign, receiver.url, 2)
-    claimed = claim.deliveries_claim()
+    claimed = claim.batch_claim().deliveries
     assert all(d.lease_expires_at for d in Delivery.objects.all())
     now = timezone.now()
     results_record(
