@@ -37,7 +37,7 @@ class LeadEventRecorder(Protocol):
 
 
 # Called with the lead inside the erasure's transaction; each removes what its app keeps.
-ErasureHook = Callable[["Lead"], None]
+ErasureHook = Callable[["Lead"], object]
 
 _event_recorders: list[LeadEventRecorder] = []
 _erasure_hooks: list[ErasureHook] = []

@@ -156,7 +156,7 @@ def lead_state(lead: Lead | dict[str, Any], now: datetime | None = None) -> str:
     if status == Lead.Status.QUEUED:
         lease = get("lease_expires_at")
         return "in_progress" if lease is not None and lease > now else "queued"
-    return status
+    return str(status)
 
 
 @dataclass(frozen=True)

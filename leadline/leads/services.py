@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from leadline.accounts.models import IdempotencyRecord
@@ -134,12 +134,12 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
     raise Conflict("The campaign changed while creating leads; retry the request.")
 
 
-def _live_leads(campaign: Campaign):
+def _live_leads(campaign: Campaign) -> QuerySet[Lead]:
     return Lead.objects.filter(campaign=campaign, erased_at__isnull=True)
 
 
 def _get_live_lead_for_update(campaign: Campaign, lead_id: str) -> Lead:
-    lead = _live_leads(campaign).select_for_update().filter(lead_id=lead_id).first()
+    lead: Lead | None = _live_leads(campaign).select_for_update().filter(lead_id=lead_id).first()
     if lead is None:
         raise NotFound("No lead with this lead_id in this campaign.")
     return lead

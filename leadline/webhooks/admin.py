@@ -33,7 +33,7 @@ class WebhookEndpointForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         campaign = self.fields.get("campaign")
-        if campaign is not None:
+        if isinstance(campaign, forms.ModelChoiceField):
             campaign.queryset = Campaign.objects.filter(
                 business_id=self.instance.business_id
             ).order_by("name")

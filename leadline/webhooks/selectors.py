@@ -1,5 +1,6 @@
 """Reads of webhook configuration and delivery history, always scoped to one business."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
@@ -53,7 +54,7 @@ def delivery_get(*, endpoint: WebhookEndpoint, pk: int) -> Delivery:
 
 @dataclass(frozen=True)
 class DeliveriesPage:
-    deliveries: list[Delivery]
+    deliveries: Sequence[Delivery]
     # The `before` cursor of the next (older) page, or None on the last page.
     older: int | None
 

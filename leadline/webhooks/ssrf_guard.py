@@ -34,7 +34,7 @@ def url_check(url: str) -> str:
         infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise BadRequest("The webhook URL's host does not resolve.") from None
-    if any(_private(info[4][0]) for info in infos):
+    if any(_private(str(info[4][0])) for info in infos):
         raise BadRequest("The webhook URL resolves to a private, loopback or link-local address.")
     return url
 

@@ -122,8 +122,8 @@ def batch_claim(
     endpoints: dict[int, WebhookEndpoint] = {}
     for pk, message_id, endpoint_id, event_type, payload, *endpoint_values in rows:
         body = orjson.dumps(orjson.loads(payload))
-        claimed = ClaimedDelivery(pk, message_id, endpoint_id, event_type, body, start_by)
-        by_endpoint.setdefault(endpoint_id, []).append(claimed)
+        delivery = ClaimedDelivery(pk, message_id, endpoint_id, event_type, body, start_by)
+        by_endpoint.setdefault(endpoint_id, []).append(delivery)
         if endpoint_id not in endpoints:
             endpoints[endpoint_id] = WebhookEndpoint(
                 pk=endpoint_id, **dict(zip(ENDPOINT_FIELDS, endpoint_values, strict=True))
@@ -146,7 +146,7 @@ def batch_claim(
         kept += _within_rate(endpoint, claimed, now)
         keys = [secret_key(s) for s in endpoint_secrets(endpoint, now)]
         targets[endpoint.pk] = EndpointTarget(endpoint.pk, endpoint.url, in_flight, keys)
-    kept.sort(key=lambda claimed: claimed.pk)
+    kept.sort(key=lambda delivery: delivery.pk)
     return ClaimedBatch(kept, targets, more_due)
 
 

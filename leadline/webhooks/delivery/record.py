@@ -246,14 +246,14 @@ def record_plan(tried: dict[int, PostResult], locked: list[tuple], now: datetime
             if result.status_code == 410:
                 plan.gone_endpoints.add(endpoint_id)
             delay = _next_delay(attempts_count + 1, result.retry_after)
-            failed = Delivery(
-                pk=pk,
-                attempts_count=attempts_count + 1,
-                lease_expires_at=None,
-                status=Delivery.Status.FAILED if delay is None else status,
-                next_attempt_at=None if delay is None else now + timedelta(seconds=delay),
-            )
-            (plan.given_up if delay is None else plan.retried).append(failed)
+            failed = Delivery(pk=pk, attempts_count=attempts_count + 1, lease_expires_at=None)
+            if delay is None:
+                failed.status = Delivery.Status.FAILED
+                plan.given_up.append(failed)
+            else:
+                failed.status = status
+                failed.next_attempt_at = now + timedelta(seconds=delay)
+                plan.retried.append(failed)
     return plan
 
 

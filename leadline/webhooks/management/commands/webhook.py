@@ -56,9 +56,10 @@ class Command(BaseCommand):
             owner = found.business
         else:
             found = None
-            owner = Business.objects.filter(pk=business).first()
-            if owner is None:
+            any_owner = Business.objects.filter(pk=business).first()
+            if any_owner is None:
                 raise CommandError(f"No business {business}.")
+            owner = any_owner
         created = services.endpoint_create(
             business=owner, url=url, campaign=found, event_types=events
         )
