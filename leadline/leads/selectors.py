@@ -56,16 +56,24 @@ class PageOutOfRange(Exception):
     pass
 
 
+def _processed_between(
+    leads: QuerySet[Lead], start: datetime | None, end: datetime | None
+) -> QuerySet[Lead]:
+    """Processed leads, from `start` (inclusive) to `end` (exclusive) where given."""
+    leads = leads.filter(processed_at__isnull=False)
+    if start is not None:
+        leads = leads.filter(processed_at__gte=start)
+    if end is not None:
+        leads = leads.filter(processed_at__lt=end)
+    return leads
+
+
 def _filtered(campaign: Campaign, query: ResultsQuery) -> QuerySet[Lead]:
     leads = Lead.objects.filter(campaign=campaign, erased_at__isnull=True)
     if query.lead_id is not None:
         leads = leads.filter(lead_id=query.lead_id)
     if query.windowed:
-        leads = leads.filter(processed_at__isnull=False)
-        if query.processed_after is not None:
-            leads = leads.filter(processed_at__gte=query.processed_after)
-        if query.processed_before is not None:
-            leads = leads.filter(processed_at__lt=query.processed_before)
+        leads = _processed_between(leads, query.processed_after, query.processed_before)
     return leads
 
 
@@ -291,11 +299,7 @@ def _table_filtered(campaign: Campaign, filters: LeadFilters, now: datetime) -> 
     if filters.outcome is not None:
         leads = leads.filter(lead_outcome=filters.outcome)
     if filters.processed_from is not None or filters.processed_until is not None:
-        leads = leads.filter(processed_at__isnull=False)
-        if filters.processed_from is not None:
-            leads = leads.filter(processed_at__gte=filters.processed_from)
-        if filters.processed_until is not None:
-            leads = leads.filter(processed_at__lt=filters.processed_until)
+        leads = _processed_between(leads, filters.processed_from, filters.processed_until)
     return leads
 
 
