@@ -160,10 +160,10 @@ def checked_rows(binary: Iterable[bytes]) -> Iterator[CheckedRow]:
             continue
         first = first_row_of.setdefault(lead.lead_id, number)
         if first != number:
-            p = FieldProblem(
+            repeated = FieldProblem(
                 "lead_id", "duplicate", f"lead_id is repeated in this file (row {first})."
             )
-            yield CheckedRow(number, None, problem(number, lead.lead_id, p))
+            yield CheckedRow(number, None, problem(number, lead.lead_id, repeated))
             continue
         yield CheckedRow(number, lead, None)
 
@@ -179,7 +179,7 @@ def in_chunks(rows: Iterator[CheckedRow], size: int) -> Iterator[list[CheckedRow
         yield chunk
 
 
-def check_upload_head(upload: UploadedFile) -> None:
+def check_upload_head(upload: UploadedFile[bytes]) -> None:
     """Refuse at once what the first rows already show wrong: encoding, header, no data."""
     upload.seek(0)
     records = _csv_records(upload)

@@ -24,7 +24,7 @@ ENDED_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
 
 def import_start(
-    *, business: Business, campaign: Campaign, user: User | None, upload: UploadedFile
+    *, business: Business, campaign: Campaign, user: User | None, upload: UploadedFile[bytes]
 ) -> LeadImport:
     """Store the upload and queue it for validation; ImportRejected/ImportTooLarge if hopeless."""
     assert campaign.business_id == business.pk
@@ -58,7 +58,7 @@ def import_start(
     return lead_import
 
 
-def delete_file_on_commit(name: str) -> None:
+def delete_file_on_commit(name: str | None) -> None:
     # Deleting before the commit could lose the file of an import whose transaction rolls back.
     if name:
         storage = LeadImport._meta.get_field("file").storage
