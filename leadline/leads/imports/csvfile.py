@@ -1,6 +1,9 @@
 """The CSV side of an import: decoding, the header's mapping onto API fields, rows cleaned as
 the API would clean them, and the problem report written back as CSV."""
 
+# UploadedFile is generic only in django-stubs: its subscript must not be evaluated.
+from __future__ import annotations
+
 import csv
 import re
 from collections.abc import Iterable, Iterator

@@ -1,5 +1,8 @@
 """What the user (and the clock) do to an import: upload, decide, cancel, expire."""
 
+# UploadedFile is generic only in django-stubs: its subscript must not be evaluated.
+from __future__ import annotations
+
 import logging
 from datetime import datetime, timedelta
 
