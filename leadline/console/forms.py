@@ -79,6 +79,7 @@ class DispositionForm(forms.Form):
         self.questions = list(campaign.questions.all())
         outcomes: list[Outcome] = list(campaign.outcomes.all())
         field = self.fields["outcome"]
+        assert isinstance(field, forms.ChoiceField)  # declared above
         field.choices = [("", "Pick an outcome…")] + [(o.label, o.label) for o in outcomes]
         field.widget = OutcomeSelect({o.label: o.effect for o in outcomes})
         field.widget.choices = field.choices

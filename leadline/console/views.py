@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from leadline.accounts.decorators import role_required
@@ -29,6 +28,12 @@ from .forms import DispositionForm, RepAuthenticationForm
 logger = logging.getLogger(__name__)
 
 
+class RepRequest(HttpRequest):
+    """A request `rep_required` let through: `user` is a signed-in rep (never instantiated)."""
+
+    user: User
+
+
 rep_required = role_required(
     User.Role.REP, login_url="console:login", forbidden_template="console/forbidden.html"
 )
@@ -37,11 +42,11 @@ rep_required = role_required(
 class LoginView(auth_views.LoginView):
     template_name = "console/login.html"
     authentication_form = RepAuthenticationForm
-    next_page = reverse_lazy("console:home")
+    next_page = "console:home"  # a URL name: resolve_url() reverses it per request
 
 
 class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("console:login")
+    next_page = "console:login"
 
 
 def _problem(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -50,7 +55,7 @@ def _problem(request: HttpRequest, exc: ApiError) -> HttpResponse:
 
 @rep_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: RepRequest) -> HttpResponse:
     rep = request.user
     held = services.lead_held_by(rep=rep)
     context = {
@@ -63,7 +68,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @rep_required
 @require_GET
-def campaign(request: HttpRequest, public_id: str) -> HttpResponse:
+def campaign(request: RepRequest, public_id: str) -> HttpResponse:
     rep = request.user
     try:
         found = selectors.rep_campaign_get(rep=rep, public_id=public_id)
@@ -79,7 +84,7 @@ def campaign(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @rep_required
 @require_POST
-def next_lead(request: HttpRequest) -> HttpResponse:
+def next_lead(request: RepRequest) -> HttpResponse:
     lead = services.lead_claim(rep=request.user)
     if lead is None:
         messages.info(
@@ -93,7 +98,7 @@ def next_lead(request: HttpRequest) -> HttpResponse:
 
 
 def _lead_page(
-    request: HttpRequest,
+    request: RepRequest,
     lead: Lead,
     attempt: CallAttempt | None,
     form: DispositionForm | None = None,
@@ -119,7 +124,7 @@ def _lead_page(
 
 @rep_required
 @require_GET
-def lead(request: HttpRequest, lead_pk: int) -> HttpResponse:
+def lead(request: RepRequest, lead_pk: int) -> HttpResponse:
     try:
         found = selectors.rep_lead_get(rep=request.user, lead_pk=lead_pk)
     except ApiError as exc:
@@ -132,7 +137,7 @@ def lead(request: HttpRequest, lead_pk: int) -> HttpResponse:
 
 @rep_required
 @require_POST
-def call(request: HttpRequest, lead_pk: int) -> HttpResponse:
+def call(request: RepRequest, lead_pk: int) -> HttpResponse:
     try:
         attempt = services.call_place(rep=request.user, lead_pk=lead_pk)
     except ApiError as exc:
@@ -144,7 +149,7 @@ def call(request: HttpRequest, lead_pk: int) -> HttpResponse:
 
 @rep_required
 @require_GET
-def call_status(request: HttpRequest, attempt_uuid) -> HttpResponse:
+def call_status(request: RepRequest, attempt_uuid) -> HttpResponse:
     """The polled partial: the call's status and talk time; polling stops once it ends."""
     try:
         attempt = selectors.rep_call_get(rep=request.user, attempt_uuid=str(attempt_uuid))
@@ -172,7 +177,9 @@ def _result_message(result: DispositionResult) -> tuple[int, str]:
         )
     if result.state == "callback":
         tz = ZoneInfo(result.lead.campaign.timezone)
-        when = result.attempt.callback_at.astimezone(tz).strftime("%a %d %b, %H:%M")
+        callback_at = result.attempt.callback_at
+        assert callback_at is not None  # a callback outcome always books a time
+        when = callback_at.astimezone(tz).strftime("%a %d %b, %H:%M")
         return messages.SUCCESS, f"Saved “{outcome}”. Callback booked for {when} ({tz.key})."
     if result.state == "retry":
         return messages.SUCCESS, f"Saved “{outcome}”. The lead will be tried again later."
@@ -181,7 +188,7 @@ def _result_message(result: DispositionResult) -> tuple[int, str]:
 
 @rep_required
 @require_POST
-def disposition(request: HttpRequest, attempt_uuid) -> HttpResponse:
+def disposition(request: RepRequest, attempt_uuid) -> HttpResponse:
     rep = request.user
     try:
         attempt = selectors.rep_call_get(rep=rep, attempt_uuid=str(attempt_uuid))

@@ -7,6 +7,8 @@ are throttled by django-axes (settings: AXES_*), which sees these forms through 
 authentication backend.
 """
 
+from typing import cast
+
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -14,16 +16,19 @@ from django.http import HttpRequest
 from django.urls import reverse_lazy
 
 from leadline.accounts.decorators import role_required
+from leadline.accounts.http import BusinessRequest
 from leadline.accounts.models import User
 
 
 def _attach_business(request: HttpRequest) -> bool:
     """Every view scopes its lookups to `request.business`; staff of a suspended business, or
     of none, have nothing to look at."""
-    business = request.user.business
+    user = request.user
+    assert isinstance(user, User)  # role_required asks only about a signed-in client
+    business = user.business
     if business is None or not business.is_active:
         return False
-    request.business = business
+    cast(BusinessRequest, request).business = business  # from here on, it is one
     return True
 
 
@@ -47,12 +52,12 @@ class ClientAuthenticationForm(AuthenticationForm):
 class LoginView(auth_views.LoginView):
     template_name = "dashboard/login.html"
     authentication_form = ClientAuthenticationForm
-    next_page = reverse_lazy("dashboard:home")
+    next_page = "dashboard:home"  # a URL name: resolve_url() reverses it per request
     redirect_authenticated_user = True
 
 
 class LogoutView(auth_views.LogoutView):
-    next_page = reverse_lazy("dashboard:login")
+    next_page = "dashboard:login"
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

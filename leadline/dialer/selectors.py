@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from leadline.accounts.models import Business, User
@@ -115,7 +115,7 @@ def window_text(campaign: Campaign) -> str:
     return f"{day_text} {start}-{end} ({campaign.timezone})"
 
 
-def _rep_assigned_campaigns(rep: User):
+def _rep_assigned_campaigns(rep: User) -> QuerySet[Campaign]:
     return Campaign.objects.filter(reps=rep, business__is_active=True, business=rep.business_id)
 
 
@@ -187,7 +187,7 @@ _SEP = r"[\s\-.()/]*"
 _MOBILE_LIKE = re.compile(rf"(?:(?:\+|00)?\s*91{_SEP}|0{_SEP})?[6-9](?:{_SEP}\d){{9}}")
 
 
-def _own_number_pattern(e164: str | None) -> re.Pattern | None:
+def _own_number_pattern(e164: str | None) -> re.Pattern[str] | None:
     """The lead's own number (landlines too) with the same freedom of spelling."""
     if not e164:
         return None
@@ -195,7 +195,7 @@ def _own_number_pattern(e164: str | None) -> re.Pattern | None:
     return re.compile(rf"(?:(?:\+|00)?\s*91{_SEP}|0{_SEP})?{digits}")
 
 
-def _phones_masked(text: str, own: re.Pattern | None, masked: str) -> str:
+def _phones_masked(text: str, own: re.Pattern[str] | None, masked: str) -> str:
     """Mask phone numbers in free text a rep sees.
 
     Clients put numbers anywhere (a name, an "alt_phone", a note quoting another lead), so

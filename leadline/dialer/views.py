@@ -1,6 +1,7 @@
 """The public recording endpoint (signed URLs; no login, as clients fetch them from their CRM)."""
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from leadline.core import recordings
@@ -9,7 +10,7 @@ from .models import CallAttempt
 
 
 @require_GET
-def recording(request: HttpRequest, reference) -> HttpResponse:
+def recording(request: HttpRequest, reference) -> HttpResponseBase:
     reference = str(reference)
     valid = recordings.recording_url_valid(
         reference, request.GET.get("expires", ""), request.GET.get("signature", "")

@@ -6,10 +6,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from ninja import Router, Schema
 
+from leadline.accounts.http import ApiRequest
 from leadline.accounts.idempotency import idempotent
+from leadline.campaigns.models import Campaign
 from leadline.campaigns.selectors import campaign_get_for_business
 from leadline.core.api import operation_docs
 from leadline.core.errors import BadRequest, NotFound, PayloadTooLarge
@@ -44,8 +46,8 @@ def _write(success: int, model: type[Schema], docs: dict[Any, Any]) -> dict[str,
     return {"response": schemas, "openapi_extra": operation_docs(docs, schemas, idempotent=True)}
 
 
-def _campaign(request: HttpRequest, campaign_id: str):
-    return campaign_get_for_business(business=request.auth, public_id=campaign_id)
+def _campaign(request: ApiRequest, campaign_id: str) -> Campaign:
+    return campaign_get_for_business(business=request.business, public_id=campaign_id)
 
 
 def _object_body(request: HttpRequest) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def _single_lead_id(payload: dict[str, Any]) -> str:
     summary="Create leads",
     **_write(201, LeadsCreated, api_docs.CREATE_DOCS),
 )
-def create_leads(request: HttpRequest, campaign_id: str):
+def create_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
 
     def handle() -> HttpResponse:
@@ -93,10 +95,10 @@ def create_leads(request: HttpRequest, campaign_id: str):
             status=201,
         )
 
-    return idempotent(request, request.auth, handle)
+    return idempotent(request, request.business, handle)
 
 
-def _positive_int(params, name: str, default: int) -> int:
+def _positive_int(params: QueryDict, name: str, default: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
@@ -108,7 +110,7 @@ def _positive_int(params, name: str, default: int) -> int:
     return value
 
 
-def _epoch(params, name: str) -> datetime | None:
+def _epoch(params: QueryDict, name: str) -> datetime | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
@@ -126,7 +128,7 @@ def _epoch(params, name: str) -> datetime | None:
         raise BadRequest(f"{name} is out of range.") from None
 
 
-def _lead_id_param(params) -> str | None:
+def _lead_id_param(params: QueryDict) -> str | None:
     raw = params.get("lead_id")
     if not raw:
         return None
@@ -151,14 +153,14 @@ def _page_url(request: HttpRequest, page: int) -> str:
     openapi_extra=operation_docs(api_docs.GET_DOCS, [200, *READ_ERRORS]),
 )
 def get_leads(
-    request: HttpRequest,
+    request: ApiRequest,
     campaign_id: str,
     lead_id: str | None = None,
     processed_after: str | None = None,
     processed_before: str | None = None,
     page: str | None = None,
     page_size: str | None = None,
-):
+) -> HttpResponse:
     """Paginated results, oldest lead first (with a processed window: by processing time).
 
     `page_size` defaults to 100 and is clamped to 1000. `processed_after`/`processed_before`
@@ -193,7 +195,7 @@ def get_leads(
     summary="Disable leads",
     **_write(201, LeadsDisabled, api_docs.DISABLE_DOCS),
 )
-def disable_leads(request: HttpRequest, campaign_id: str):
+def disable_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
 
     def handle() -> HttpResponse:
@@ -226,7 +228,7 @@ def disable_leads(request: HttpRequest, campaign_id: str):
             status=201,
         )
 
-    return idempotent(request, request.auth, handle)
+    return idempotent(request, request.business, handle)
 
 
 @router.post(
@@ -234,7 +236,7 @@ def disable_leads(request: HttpRequest, campaign_id: str):
     summary="Erase a lead's personal data",
     **_write(202, LeadErased, api_docs.DELETE_DOCS),
 )
-def delete_lead(request: HttpRequest, campaign_id: str):
+def delete_lead(request: ApiRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
 
     def handle() -> HttpResponse:
@@ -242,7 +244,7 @@ def delete_lead(request: HttpRequest, campaign_id: str):
         services.lead_erase(campaign=campaign, lead_id=lead_id)
         return json_response({"detail": "Lead erased.", "lead_id": lead_id}, status=202)
 
-    return idempotent(request, request.auth, handle)
+    return idempotent(request, request.business, handle)
 
 
 @router.patch(
@@ -250,7 +252,7 @@ def delete_lead(request: HttpRequest, campaign_id: str):
     summary="Update a lead",
     **_write(200, LeadResult, api_docs.UPDATE_DOCS),
 )
-def update_lead(request: HttpRequest, campaign_id: str):
+def update_lead(request: ApiRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
 
     def handle() -> HttpResponse:
@@ -263,7 +265,7 @@ def update_lead(request: HttpRequest, campaign_id: str):
         lead = services.lead_update(campaign=campaign, lead_id=lead_id, changes=changes)
         return json_response(lead_result(lead=lead, campaign=campaign))
 
-    return idempotent(request, request.auth, handle)
+    return idempotent(request, request.business, handle)
 
 
 @router.post(
@@ -271,7 +273,7 @@ def update_lead(request: HttpRequest, campaign_id: str):
     summary="Mark a lead converted",
     **_write(200, LeadConverted, api_docs.CONVERT_DOCS),
 )
-def convert_lead(request: HttpRequest, campaign_id: str):
+def convert_lead(request: ApiRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
 
     def handle() -> HttpResponse:
@@ -282,6 +284,7 @@ def convert_lead(request: HttpRequest, campaign_id: str):
             p = FieldProblem("detail", "invalid", "detail must be a string of 1 to 32 characters.")
             raise services.LeadProblems([problem(None, lead_id, p)])
         lead = services.lead_convert(campaign=campaign, lead_id=lead_id, detail=detail)
+        assert lead.converted_at is not None  # lead_convert sets it
         return json_response(
             {
                 "detail": "Lead marked converted.",
@@ -291,4 +294,4 @@ def convert_lead(request: HttpRequest, campaign_id: str):
             }
         )
 
-    return idempotent(request, request.auth, handle)
+    return idempotent(request, request.business, handle)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import AnyUrl, ConfigDict, Field, RootModel
+from pydantic.json_schema import SkipJsonSchema
 
 from .validation import CONTACT_NAME_MAX, LEAD_ID_MAX
 
@@ -74,8 +75,9 @@ class LeadUpdate(Schema):
 
     lead_id: LeadIdInput
     # Optional but never null: the key is either absent (unchanged) or a new value.
-    phone_number: PhoneInput = Field(None)
-    contact_name: ContactNameInput = Field(None)
+    # None stands for an absent key here; SkipJsonSchema keeps null out of the document.
+    phone_number: PhoneInput | SkipJsonSchema[None] = None
+    contact_name: ContactNameInput | SkipJsonSchema[None] = None
 
 
 class LeadConversion(Schema):

@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.http import QueryDict
 
 from leadline.campaigns.models import Campaign
 from leadline.leads.selectors import LEAD_FILTERS, LeadFilters
@@ -40,7 +41,9 @@ class LeadFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
         labels = [outcome.label for outcome in campaign.outcomes.all()]
-        self.fields["outcome"].choices = [("", "Any"), *((label, label) for label in labels)]
+        outcome_field = self.fields["outcome"]
+        assert isinstance(outcome_field, forms.ChoiceField)  # declared above
+        outcome_field.choices = [("", "Any"), *((label, label) for label in labels)]
 
     def _clean_day(self, name: str):
         day = self.cleaned_data[name]
@@ -60,6 +63,7 @@ class LeadFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean() returns cleaned_data
         start, end = data.get("processed_from"), data.get("processed_to")
         if start and end and end < start:
             self.add_error("processed_to", "The end date is before the start date.")
@@ -87,6 +91,7 @@ class LeadFilterForm(forms.Form):
 
     def query_without_cursor(self) -> str:
         """The filters as a query string, for the newer/older links to carry."""
+        assert isinstance(self.data, QueryDict)  # the view binds request.GET
         params = self.data.copy()
         for name in ("before", "after"):
             params.pop(name, None)

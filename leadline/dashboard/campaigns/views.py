@@ -9,12 +9,13 @@ through the same lead services the v4 API uses, whose `ApiError`s become message
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leadline.accounts.http import BusinessRequest
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.selectors import (
     campaign_config_get_for_business,
@@ -44,12 +45,12 @@ CHART_DAYS = 30
 FILTER_FIELDS = ("lead_id", "state", "outcome", "processed_from", "processed_to")
 
 
-def _campaign(request: HttpRequest, campaign_id: str, *, config: bool = False) -> Campaign:
+def _campaign(request: BusinessRequest, campaign_id: str, *, config: bool = False) -> Campaign:
     get = campaign_config_get_for_business if config else campaign_get_for_business
     return found(get, missing="No such campaign.", business=request.business, public_id=campaign_id)
 
 
-def _lead(request: HttpRequest, campaign: Campaign, pk: int) -> Lead:
+def _lead(request: BusinessRequest, campaign: Campaign, pk: int) -> Lead:
     return found(
         lead_get_for_business,
         missing="No such lead.",
@@ -71,7 +72,7 @@ def _text(value: Any) -> str:
 
 @client_required
 @require_GET
-def campaign_list(request: HttpRequest) -> HttpResponse:
+def campaign_list(request: BusinessRequest) -> HttpResponse:
     campaigns = [
         {"campaign": c, "window": window_text(c)}
         for c in campaigns_for_business(business=request.business)
@@ -85,7 +86,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 @client_required
 @require_GET
-def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
+def campaign_detail(request: BusinessRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id, config=True)
     now = timezone.now()
     counts = lead_counts(campaign=campaign, now=now)
@@ -144,7 +145,7 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
 
 @client_required
 @require_GET
-def lead_list(request: HttpRequest, campaign_id: str) -> HttpResponse:
+def lead_list(request: BusinessRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     form = LeadFilterForm(request.GET, campaign=campaign)
     context = {"section": "campaigns", "campaign": campaign, "form": form, "page": None}
@@ -172,7 +173,7 @@ def lead_list(request: HttpRequest, campaign_id: str) -> HttpResponse:
 
 
 def _lead_page(
-    request: HttpRequest,
+    request: BusinessRequest,
     campaign: Campaign,
     lead: Lead,
     *,
@@ -205,7 +206,7 @@ def _lead_page(
 
 @client_required
 @require_GET
-def lead_detail(request: HttpRequest, campaign_id: str, pk: int) -> HttpResponse:
+def lead_detail(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id, config=True)
     lead = _lead(request, campaign, pk)
     lead.campaign = campaign  # with its prefetched script, for the answers' labels
@@ -216,14 +217,14 @@ def _back(campaign: Campaign, lead: Lead) -> HttpResponse:
     return redirect("dashboard:campaign_lead", campaign_id=campaign.public_id, pk=lead.pk)
 
 
-def _erased_refusal(request: HttpRequest, campaign: Campaign, lead: Lead) -> HttpResponse:
+def _erased_refusal(request: BusinessRequest, campaign: Campaign, lead: Lead) -> HttpResponse:
     messages.error(request, "This lead was erased; nothing about it can be changed.")
     return _back(campaign, lead)
 
 
 @client_required
 @require_POST
-def lead_disable(request: HttpRequest, campaign_id: str, pk: int) -> HttpResponse:
+def lead_disable(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     lead = _lead(request, campaign, pk)
     if lead.lead_id is None:
@@ -241,7 +242,7 @@ def lead_disable(request: HttpRequest, campaign_id: str, pk: int) -> HttpRespons
 
 @client_required
 @require_POST
-def lead_convert(request: HttpRequest, campaign_id: str, pk: int) -> HttpResponse:
+def lead_convert(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id, config=True)
     lead = _lead(request, campaign, pk)
     lead.campaign = campaign
@@ -258,7 +259,7 @@ def lead_convert(request: HttpRequest, campaign_id: str, pk: int) -> HttpRespons
 
 @client_required
 @require_http_methods(["GET", "POST"])
-def lead_erase(request: HttpRequest, campaign_id: str, pk: int) -> HttpResponse:
+def lead_erase(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
     """GET: the confirmation step; POST (with the box ticked): erase for good."""
     campaign = _campaign(request, campaign_id)
     lead = _lead(request, campaign, pk)

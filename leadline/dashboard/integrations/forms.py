@@ -62,9 +62,9 @@ class EndpointForm(forms.Form):
 
     def __init__(self, *args, business: Business, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["campaign"].queryset = Campaign.objects.filter(business=business).order_by(
-            "name", "pk"
-        )
+        campaign = self.fields["campaign"]
+        assert isinstance(campaign, CampaignChoiceField)  # declared above
+        campaign.queryset = Campaign.objects.filter(business=business).order_by("name", "pk")
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]

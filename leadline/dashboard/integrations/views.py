@@ -10,13 +10,14 @@ session or a log line.
 """
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadline.accounts import selectors as account_selectors
 from leadline.accounts import services as account_services
+from leadline.accounts.http import BusinessRequest
 from leadline.core.errors import ApiError
 from leadline.core.htmx import is_htmx
 from leadline.dashboard.auth import client_required
@@ -37,7 +38,7 @@ def _render(request, template, context=None, *, status=200, secret=False) -> Htt
     return response
 
 
-def _endpoint(request: HttpRequest, pk: int) -> WebhookEndpoint:
+def _endpoint(request: BusinessRequest, pk: int) -> WebhookEndpoint:
     return found(selectors.endpoint_get, business=request.business, pk=pk)
 
 
@@ -48,7 +49,7 @@ def _to_endpoint(pk: int) -> HttpResponse:
 # --- the page -------------------------------------------------------------------------------
 
 
-def _overview(request: HttpRequest, *, token_form=None, status=200) -> HttpResponse:
+def _overview(request: BusinessRequest, *, token_form=None, status=200) -> HttpResponse:
     context = {
         "tokens": account_selectors.api_tokens_for_business(business=request.business),
         "token_form": token_form or TokenCreateForm(),
@@ -59,7 +60,7 @@ def _overview(request: HttpRequest, *, token_form=None, status=200) -> HttpRespo
 
 @client_required
 @require_GET
-def integrations(request: HttpRequest) -> HttpResponse:
+def integrations(request: BusinessRequest) -> HttpResponse:
     return _overview(request)
 
 
@@ -68,7 +69,7 @@ def integrations(request: HttpRequest) -> HttpResponse:
 
 @client_required
 @require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: BusinessRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST)
     if not form.is_valid():
         return _overview(request, token_form=form, status=400)
@@ -84,7 +85,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @client_required
 @require_http_methods(["GET", "POST"])
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: BusinessRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (works without JavaScript); POST revokes."""
     token = found(account_selectors.api_token_get, business=request.business, pk=pk)
     if request.method == "GET":
@@ -101,7 +102,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @client_required
 @require_http_methods(["GET", "POST"])
-def endpoint_create(request: HttpRequest) -> HttpResponse:
+def endpoint_create(request: BusinessRequest) -> HttpResponse:
     business = request.business
     if request.method == "GET":
         form = EndpointForm(business=business)
@@ -131,7 +132,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
 
 @client_required
 @require_GET
-def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def endpoint_detail(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     filters = DeliveriesFilterForm(request.GET)
     status = 200
@@ -157,7 +158,7 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @client_required
 @require_http_methods(["GET", "POST"])
-def endpoint_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def endpoint_edit(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     business = request.business
     if request.method == "GET":
@@ -189,7 +190,7 @@ def endpoint_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @client_required
 @require_POST
-def endpoint_disable(request: HttpRequest, pk: int) -> HttpResponse:
+def endpoint_disable(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     if endpoint.enabled:
         services.endpoint_disable(endpoint=endpoint, reason="Disabled on the dashboard.")
@@ -199,7 +200,7 @@ def endpoint_disable(request: HttpRequest, pk: int) -> HttpResponse:
 
 @client_required
 @require_POST
-def endpoint_enable(request: HttpRequest, pk: int) -> HttpResponse:
+def endpoint_enable(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     services.endpoint_enable(endpoint=endpoint)
     messages.success(request, "Endpoint enabled: pending deliveries go out again.")
@@ -208,7 +209,7 @@ def endpoint_enable(request: HttpRequest, pk: int) -> HttpResponse:
 
 @client_required
 @require_POST
-def endpoint_secret(request: HttpRequest, pk: int) -> HttpResponse:
+def endpoint_secret(request: BusinessRequest, pk: int) -> HttpResponse:
     """Reveal the signing secrets in use: a POST, so no link, prefetch or crawler shows them."""
     endpoint = _endpoint(request, pk)
     context = {"endpoint": endpoint, "secrets": services.endpoint_secrets(endpoint)}
@@ -217,7 +218,7 @@ def endpoint_secret(request: HttpRequest, pk: int) -> HttpResponse:
 
 @client_required
 @require_POST
-def endpoint_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+def endpoint_rotate(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     services.endpoint_rotate_secret(endpoint=endpoint)
     endpoint.refresh_from_db()
@@ -231,7 +232,7 @@ def endpoint_rotate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @client_required
 @require_POST
-def endpoint_test(request: HttpRequest, pk: int) -> HttpResponse:
+def endpoint_test(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     queued = "Test event queued (webhook.test); it appears below once the worker sends it."
     with service_messages(request, queued):
@@ -241,7 +242,7 @@ def endpoint_test(request: HttpRequest, pk: int) -> HttpResponse:
 
 @client_required
 @require_POST
-def delivery_redeliver(request: HttpRequest, pk: int, delivery_pk: int) -> HttpResponse:
+def delivery_redeliver(request: BusinessRequest, pk: int, delivery_pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     delivery = found(selectors.delivery_get, endpoint=endpoint, pk=delivery_pk)
     with service_messages(request, f"Delivery {delivery.message_id} queued again."):
@@ -251,7 +252,7 @@ def delivery_redeliver(request: HttpRequest, pk: int, delivery_pk: int) -> HttpR
 
 @client_required
 @require_POST
-def deliveries_redeliver_failed(request: HttpRequest, pk: int) -> HttpResponse:
+def deliveries_redeliver_failed(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     form = RedeliverFailedForm(request.POST)
     if not form.is_valid():

@@ -48,6 +48,7 @@ class ExportForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean() returns cleaned_data
         start, end = data.get("processed_from"), data.get("processed_to")
         if start and end and start >= end:
             self.add_error("processed_to", "Must be later than “processed from”.")

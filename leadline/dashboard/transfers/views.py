@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leadline.accounts.http import BusinessRequest
+from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.selectors import campaign_get_for_business
 from leadline.core.errors import ApiError
@@ -38,7 +40,7 @@ from .forms import ExportForm, UploadForm
 WORKING = (LeadImport.Status.VALIDATING, LeadImport.Status.IMPORTING)
 
 
-def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
+def _campaign(request: BusinessRequest, campaign_id: str) -> Campaign:
     return found(
         campaign_get_for_business,
         missing="No such campaign.",
@@ -47,7 +49,7 @@ def _campaign(request: HttpRequest, campaign_id: str) -> Campaign:
     )
 
 
-def _import(request: HttpRequest, campaign: Campaign, import_id: int) -> LeadImport:
+def _import(request: BusinessRequest, campaign: Campaign, import_id: int) -> LeadImport:
     return found(
         imports.import_get,
         missing="No such import.",
@@ -65,7 +67,7 @@ def _zone(campaign: Campaign):
 
 
 def _upload_page(
-    request: HttpRequest,
+    request: BusinessRequest,
     campaign: Campaign,
     *,
     form: UploadForm | None = None,
@@ -110,7 +112,7 @@ class _SizeLimitHandler(FileUploadHandler):
 @csrf_exempt  # checked by csrf_protect below, once our upload handler is in place
 @client_required
 @require_http_methods(["GET", "POST"])
-def lead_upload(request: HttpRequest, campaign_id: str) -> HttpResponse:
+def lead_upload(request: BusinessRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     if request.method != "POST":
         return _upload_page(request, campaign)
@@ -128,7 +130,7 @@ def lead_upload(request: HttpRequest, campaign_id: str) -> HttpResponse:
 
 
 @csrf_protect
-def _upload_post(request: HttpRequest, campaign: Campaign, limiter: _SizeLimitHandler):
+def _upload_post(request: BusinessRequest, campaign: Campaign, limiter: _SizeLimitHandler):
     form = UploadForm(request.POST, request.FILES)
     if limiter.exceeded:
         limit_mb = settings.LEADLINE_IMPORT_MAX_BYTES // (1024 * 1024)
@@ -136,11 +138,13 @@ def _upload_post(request: HttpRequest, campaign: Campaign, limiter: _SizeLimitHa
         return _upload_page(request, campaign, form=form, status=413)
     if not form.is_valid():
         return _upload_page(request, campaign, form=form, status=400)
+    user = request.user
+    assert isinstance(user, User)  # client_required let only a signed-in client through
     try:
         lead_import = imports.import_start(
             business=request.business,
             campaign=campaign,
-            user=request.user,
+            user=user,
             upload=form.cleaned_data["file"],
         )
     except ApiError as exc:
@@ -151,7 +155,7 @@ def _upload_post(request: HttpRequest, campaign: Campaign, limiter: _SizeLimitHa
 
 @client_required
 @require_GET
-def lead_import(request: HttpRequest, campaign_id: str, import_id: int) -> HttpResponse:
+def lead_import(request: BusinessRequest, campaign_id: str, import_id: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     lead_import = _import(request, campaign, import_id)
     context = {
@@ -170,7 +174,7 @@ def lead_import(request: HttpRequest, campaign_id: str, import_id: int) -> HttpR
 
 @client_required
 @require_POST
-def lead_import_valid_rows(request: HttpRequest, campaign_id: str, import_id: int):
+def lead_import_valid_rows(request: BusinessRequest, campaign_id: str, import_id: int):
     campaign = _campaign(request, campaign_id)
     lead_import = _import(request, campaign, import_id)
     with service_messages(request, f"Importing the {lead_import.valid_rows:,} valid rows."):
@@ -180,7 +184,7 @@ def lead_import_valid_rows(request: HttpRequest, campaign_id: str, import_id: in
 
 @client_required
 @require_POST
-def lead_import_cancel(request: HttpRequest, campaign_id: str, import_id: int):
+def lead_import_cancel(request: BusinessRequest, campaign_id: str, import_id: int):
     campaign = _campaign(request, campaign_id)
     lead_import = _import(request, campaign, import_id)
     cancelled = "Import cancelled; nothing was imported and the file is deleted."
@@ -199,7 +203,7 @@ def _csv_response(rows, filename: str) -> StreamingHttpResponse:
 
 @client_required
 @require_GET
-def lead_import_problems(request: HttpRequest, campaign_id: str, import_id: int):
+def lead_import_problems(request: BusinessRequest, campaign_id: str, import_id: int):
     """The per-row problem report: row, lead_id, field, code, message (never a cell value)."""
     campaign = _campaign(request, campaign_id)
     lead_import = _import(request, campaign, import_id)
@@ -211,7 +215,7 @@ def lead_import_problems(request: HttpRequest, campaign_id: str, import_id: int)
 
 @client_required
 @require_GET
-def results_export(request: HttpRequest, campaign_id: str):
+def results_export(request: BusinessRequest, campaign_id: str):
     """The campaign's results as the API's GET items, streamed as CSV."""
     campaign = _campaign(request, campaign_id)
     zone = _zone(campaign)

@@ -20,6 +20,7 @@ def _held_lead_for_update(rep: User, lead_pk: int, now: datetime) -> Lead:
     kind = unavailable_kind(rep=rep, lead=lead, now=now)
     if kind is not None:
         raise LeadUnavailable(UNAVAILABLE_MESSAGES[kind])
+    assert lead is not None  # unavailable_kind calls a missing lead "erased"
     return lead
 
 
@@ -42,6 +43,7 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
         lead.lease_expires_at = now + timedelta(minutes=lead.campaign.lease_minutes)
         lead.save(update_fields=["attempts_count", "latest_called_at", "lease_expires_at"])
         lead_phone = lead.phone_number
+        assert lead_phone is not None  # only an erased lead's tombstone has no number
     call_id = provider.place_call(
         reference=str(attempt.uuid), rep_phone=rep.phone_number, lead_phone=lead_phone
     )
@@ -115,4 +117,9 @@ def calls_erase_for_lead(lead: Lead) -> None:
     attempts = CallAttempt.objects.filter(lead=lead)
     files = [path for path in attempts.values_list("recording", flat=True) if path]
     attempts.update(answers={}, recording="", provider_call_id="")
-    transaction.on_commit(lambda: [recordings.recording_delete(path) for path in files])
+
+    def delete_files() -> None:
+        for path in files:
+            recordings.recording_delete(path)
+
+    transaction.on_commit(delete_files)

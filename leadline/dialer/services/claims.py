@@ -7,9 +7,10 @@ A claim is a lease: if the rep vanishes, the lead is offered again once it expir
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from leadline.accounts.models import User
@@ -25,7 +26,7 @@ QUEUE_ORDER = ("queue_class", "-priority", "due_at", "id")
 # the database spent running them.
 
 
-def _rep_campaigns_query():
+def _rep_campaigns_query() -> QuerySet[Campaign]:
     return Campaign.objects.filter(
         reps=SENTINEL_PK, status=Campaign.Status.ACTIVE, business__is_active=True
     ).order_by("pk")
@@ -36,7 +37,7 @@ def _rep_campaigns(rep: User) -> list[Campaign]:
     return list(Campaign.objects.raw(statement.sql, statement.bind(rep.pk)))
 
 
-def _candidates(campaign: Campaign, now: datetime):
+def _candidates(campaign: Campaign, now: datetime) -> QuerySet[Lead]:
     leads = Lead.objects.filter(
         campaign=campaign,
         status=Lead.Status.QUEUED,
@@ -50,7 +51,7 @@ def _candidates(campaign: Campaign, now: datetime):
     return leads
 
 
-def _queue_key(lead: Lead) -> tuple:
+def _queue_key(lead: Lead) -> tuple[int, int, datetime | None, int]:
     return (lead.queue_class, -lead.priority, lead.due_at, lead.id)
 
 
@@ -65,7 +66,7 @@ def lead_held_by(*, rep: User, now: datetime | None = None) -> Lead | None:
     return Lead.objects.select_related("campaign").filter(_holding(now), leased_by=rep).first()
 
 
-def _held_lead_query():
+def _held_lead_query() -> QuerySet[User, int | None]:
     held = Lead.objects.filter(_holding(SENTINEL_NOW), leased_by=OuterRef("pk")).values("pk")[:1]
     return (
         User.objects.select_for_update(of=("self",))
@@ -75,7 +76,7 @@ def _held_lead_query():
     )
 
 
-def _queue_head_query():
+def _queue_head_query() -> QuerySet[Lead, Any]:
     return _candidates(Campaign(pk=SENTINEL_PK), SENTINEL_NOW).values("pk")[:1]
 
 

@@ -81,9 +81,10 @@ def _work_lead(run: RunState, rep: User, lead: Lead, speed: float) -> None:
     except Conflict:
         # A call of an earlier, interrupted run awaits its outcome: finish that one first,
         # as the console would.
-        attempt = _open_attempt(rep, lead)
-        if attempt is None:
+        open_attempt = _open_attempt(rep, lead)
+        if open_attempt is None:
             raise
+        attempt = open_attempt
         attempt_number -= 1
     attempt = _finished_call(attempt, clock, speed)
     campaign = lead.campaign

@@ -1,6 +1,9 @@
 """The CSV side of an import: decoding, the header's mapping onto API fields, rows cleaned as
 the API would clean them, and the problem report written back as CSV."""
 
+# UploadedFile is generic only in django-stubs: its subscript must not be evaluated.
+from __future__ import annotations
+
 import csv
 import re
 from collections.abc import Iterable, Iterator
@@ -160,10 +163,10 @@ def checked_rows(binary: Iterable[bytes]) -> Iterator[CheckedRow]:
             continue
         first = first_row_of.setdefault(lead.lead_id, number)
         if first != number:
-            p = FieldProblem(
+            repeated = FieldProblem(
                 "lead_id", "duplicate", f"lead_id is repeated in this file (row {first})."
             )
-            yield CheckedRow(number, None, problem(number, lead.lead_id, p))
+            yield CheckedRow(number, None, problem(number, lead.lead_id, repeated))
             continue
         yield CheckedRow(number, lead, None)
 
@@ -179,7 +182,7 @@ def in_chunks(rows: Iterator[CheckedRow], size: int) -> Iterator[list[CheckedRow
         yield chunk
 
 
-def check_upload_head(upload: UploadedFile) -> None:
+def check_upload_head(upload: UploadedFile[bytes]) -> None:
     """Refuse at once what the first rows already show wrong: encoding, header, no data."""
     upload.seek(0)
     records = _csv_records(upload)

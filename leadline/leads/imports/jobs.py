@@ -185,15 +185,15 @@ def _restart_validation(lead_import: LeadImport) -> None:
 
 def _chunk_problems(lead_import: LeadImport, chunk: list[CheckedRow]) -> list[dict[str, Any]]:
     """The chunk's row problems, plus its clean rows whose lead_id the campaign already has."""
-    candidates = [row for row in chunk if row.lead is not None]
+    candidates = [(row.number, row.lead) for row in chunk if row.lead is not None]
     existing = lead_ids_existing(
-        campaign=lead_import.campaign, lead_ids=[row.lead.lead_id for row in candidates]
+        campaign=lead_import.campaign, lead_ids=[lead.lead_id for _, lead in candidates]
     )
     problems = [row.problem for row in chunk if row.problem is not None]
-    for row in candidates:
-        if row.lead.lead_id in existing:
+    for number, lead in candidates:
+        if lead.lead_id in existing:
             p = FieldProblem("lead_id", "duplicate", "A lead with this lead_id already exists.")
-            problems.append(problem(row.number, row.lead.lead_id, p))
+            problems.append(problem(number, lead.lead_id, p))
     return problems
 
 
@@ -249,13 +249,12 @@ def _create_leads(lead_import: LeadImport, skip: set[int]) -> int:
     with lead_import.file.open("rb") as binary:
         rows = (r for r in checked_rows(binary) if r.number not in skip)
         for chunk in in_chunks(rows, settings.LEADLINE_IMPORT_CHUNK_ROWS):
-            if any(row.lead is None for row in chunk):
+            leads = [row.lead for row in chunk if row.lead is not None]
+            if len(leads) != len(chunk):
                 # Validation found no problem here: the file changed under us.
                 raise ImportRejected("The stored file changed after validation.")
             try:
-                lead_services.lead_create_batch(
-                    campaign=lead_import.campaign, leads=[row.lead for row in chunk]
-                )
+                lead_services.lead_create_batch(campaign=lead_import.campaign, leads=leads)
             except lead_services.LeadProblems as exc:
                 numbers = [row.number for row in chunk]
                 found = exc.extra["errors"]

@@ -21,7 +21,7 @@ def import_get(*, business: Business, campaign: Campaign, pk: int) -> LeadImport
     return lead_import
 
 
-def imports_recent(*, business: Business, campaign: Campaign, limit: int = 10):
+def imports_recent(*, business: Business, campaign: Campaign, limit: int = 10) -> list[LeadImport]:
     return list(
         LeadImport.objects.filter(business=business, campaign=campaign).order_by("-id")[:limit]
     )

@@ -1,5 +1,8 @@
 """What the user (and the clock) do to an import: upload, decide, cancel, expire."""
 
+# UploadedFile is generic only in django-stubs: its subscript must not be evaluated.
+from __future__ import annotations
+
 import logging
 from datetime import datetime, timedelta
 
@@ -24,7 +27,7 @@ ENDED_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
 
 def import_start(
-    *, business: Business, campaign: Campaign, user: User | None, upload: UploadedFile
+    *, business: Business, campaign: Campaign, user: User | None, upload: UploadedFile[bytes]
 ) -> LeadImport:
     """Store the upload and queue it for validation; ImportRejected/ImportTooLarge if hopeless."""
     assert campaign.business_id == business.pk
@@ -58,7 +61,7 @@ def import_start(
     return lead_import
 
 
-def delete_file_on_commit(name: str) -> None:
+def delete_file_on_commit(name: str | None) -> None:
     # Deleting before the commit could lose the file of an import whose transaction rolls back.
     if name:
         storage = LeadImport._meta.get_field("file").storage
