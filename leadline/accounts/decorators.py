@@ -6,14 +6,19 @@ API authenticates with tokens instead and never goes through here.
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render, resolve_url
 
 from leadline.core.htmx import htmx_redirect, is_htmx
 
 from .models import User
+
+# The decorated view keeps its own signature (its request type says what `admit` attached).
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def role_required(
@@ -22,7 +27,7 @@ def role_required(
     login_url: str,
     forbidden_template: str,
     admit: Callable[[HttpRequest], bool] | None = None,
-):
+) -> Callable[[View], View]:
     """Let through signed-in users of `role`; others go to `login_url` or get a 403 page.
 
     `login_url` is a URL or a URL name, resolved per request (URLconfs load after this).
@@ -30,9 +35,9 @@ def role_required(
     the 403 page) or attach what the views need to the request.
     """
 
-    def decorator(view):
+    def decorator(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 url = resolve_url(login_url)
@@ -44,6 +49,6 @@ def role_required(
                 return render(request, forbidden_template, status=403)
             return view(request, *args, **kwargs)
 
-        return wrapper
+        return cast(View, wrapper)
 
     return decorator

@@ -6,7 +6,7 @@ adds to them, so mypy checks their use. Nothing is ever instantiated as one of t
 
 from django.http import HttpRequest
 
-from .models import ApiToken, Business
+from .models import ApiToken, Business, User
 from .ratelimit import RateLimitStatus
 
 
@@ -14,6 +14,12 @@ class BusinessRequest(HttpRequest):
     """A request acting for one business: `business` is set before the view runs."""
 
     business: Business
+
+
+class RepRequest(HttpRequest):
+    """A request the console's `rep_required` let through: `user` is a signed-in rep."""
+
+    user: User
 
 
 class ApiRequest(BusinessRequest):

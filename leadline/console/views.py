@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from leadline.accounts.decorators import role_required
+from leadline.accounts.http import RepRequest
 from leadline.accounts.models import User
 from leadline.core.errors import ApiError
 from leadline.dialer import selectors, services
@@ -26,12 +27,6 @@ from leadline.leads.models import Lead
 from .forms import DispositionForm, RepAuthenticationForm
 
 logger = logging.getLogger(__name__)
-
-
-class RepRequest(HttpRequest):
-    """A request `rep_required` let through: `user` is a signed-in rep (never instantiated)."""
-
-    user: User
 
 
 rep_required = role_required(
