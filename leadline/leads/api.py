@@ -57,6 +57,23 @@ def _object_body(request: HttpRequest) -> dict[str, Any]:
     return payload
 
 
+def _body_items(request: HttpRequest, *, what: str, too_many: str) -> list[Any]:
+    """The body as a list (one object counts as a list of one): not empty, not over the limit.
+
+    `too_many` is the 413's detail; `{limit}` in it becomes the per-request limit.
+    """
+    try:
+        items = as_list(read_json_body(request), what=what)
+    except FieldProblem as p:
+        raise BadRequest(p.message) from None
+    if not items:
+        raise BadRequest("No leads in the request.")
+    limit = settings.LEADLINE_MAX_LEADS_PER_REQUEST
+    if len(items) > limit:
+        raise PayloadTooLarge(too_many.format(limit=limit))
+    return items
+
+
 def _single_lead_id(payload: dict[str, Any]) -> str:
     try:
         return clean_lead_id(payload.get("lead_id"))
@@ -73,15 +90,9 @@ def create_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
 
     def handle() -> HttpResponse:
-        try:
-            items = as_list(read_json_body(request), what="lead")
-        except FieldProblem as p:
-            raise BadRequest(p.message) from None
-        if not items:
-            raise BadRequest("No leads in the request.")
-        limit = settings.LEADLINE_MAX_LEADS_PER_REQUEST
-        if len(items) > limit:
-            raise PayloadTooLarge(f"At most {limit} leads per request; split the batch.")
+        items = _body_items(
+            request, what="lead", too_many="At most {limit} leads per request; split the batch."
+        )
         leads, problems = clean_new_leads(items)
         if problems:
             raise services.LeadProblems(problems)
@@ -199,14 +210,7 @@ def disable_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
 
     def handle() -> HttpResponse:
-        try:
-            items = as_list(read_json_body(request), what="{lead_id}")
-        except FieldProblem as p:
-            raise BadRequest(p.message) from None
-        if not items:
-            raise BadRequest("No leads in the request.")
-        if len(items) > settings.LEADLINE_MAX_LEADS_PER_REQUEST:
-            raise PayloadTooLarge("Too many leads in one request.")
+        items = _body_items(request, what="{lead_id}", too_many="Too many leads in one request.")
         lead_ids, problems = [], []
         for index, item in enumerate(items):
             raw = item.get("lead_id") if isinstance(item, dict) else None
