@@ -27,7 +27,16 @@ class BusinessAdmin(admin.ModelAdmin):
     )
     list_filter = ("is_active", "created_at")
     search_fields = ("name",)
-    fields = ("name", "is_active", "rate_limit_per_minute", "created_at", "updated_at")
+    fields = (
+        "name",
+        "is_active",
+        "rate_limit_per_minute",
+        "event_payload_retention_days",
+        "response_excerpt_retention_days",
+        "recording_retention_days",
+        "created_at",
+        "updated_at",
+    )
     readonly_fields = ("created_at", "updated_at")
 
     def get_queryset(self, request):

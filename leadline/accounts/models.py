@@ -2,9 +2,18 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 from leadline.core.models import TimestampedModel
+
+# At least a day (a purge must not race the work that needs the data), at most ten years.
+RETENTION_DAYS_RANGE = (1, 3650)
+RETENTION_DAYS_VALIDATORS = [
+    MinValueValidator(RETENTION_DAYS_RANGE[0]),
+    MaxValueValidator(RETENTION_DAYS_RANGE[1]),
+]
 
 
 class Business(TimestampedModel):
@@ -16,10 +25,39 @@ class Business(TimestampedModel):
         default=settings.LEADLINE_DEFAULT_RATE_LIMIT,
         help_text="API requests per minute shared by all of this business's tokens.",
     )
+    # Retention (days) of what would otherwise be kept forever for leads never erased; the
+    # worker's purge loops (webhooks.loops, dialer.loops) enforce them.
+    event_payload_retention_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=RETENTION_DAYS_VALIDATORS,
+        help_text="Days a webhook event keeps its payload once every delivery of it is "
+        "finished (succeeded, failed for good or cancelled).",
+    )
+    response_excerpt_retention_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=RETENTION_DAYS_VALIDATORS,
+        help_text="Days a webhook delivery attempt keeps the excerpt of the receiver's response.",
+    )
+    recording_retention_days = models.PositiveSmallIntegerField(
+        default=365,
+        validators=RETENTION_DAYS_VALIDATORS,
+        help_text="Days a call recording is kept, counted from the call.",
+    )
 
     class Meta:
         verbose_name_plural = "businesses"
         ordering = ["name"]
+        constraints = [
+            # The validators' range, for writes that skip forms (0 days would purge at once).
+            models.CheckConstraint(
+                condition=Q(
+                    event_payload_retention_days__range=RETENTION_DAYS_RANGE,
+                    response_excerpt_retention_days__range=RETENTION_DAYS_RANGE,
+                    recording_retention_days__range=RETENTION_DAYS_RANGE,
+                ),
+                name="business_retention_days_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
