@@ -34,9 +34,22 @@ class Event(models.Model):
     type = models.CharField(max_length=32, choices=Type.choices)
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When erasure or retention replaced the payload by a marker (ERASED_PAYLOAD,
+    # PURGED_PAYLOAD). A column rather than a test of the payload: the retention loop's index
+    # below keeps only events still holding theirs, which JSON equality cannot do portably.
+    payload_removed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # The payload retention loop (services.events_purge_payloads): a business's oldest
+            # events that still hold a payload, without walking the purged ones.
+            models.Index(
+                fields=["business", "created_at"],
+                name="event_payload_kept_idx",
+                condition=Q(payload_removed_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
@@ -45,6 +58,9 @@ class Event(models.Model):
 # What an erased lead's events keep as their payload (and how an erased event is told
 # apart): a dict shared by every caller, so nobody may mutate it.
 ERASED_PAYLOAD = {"erased": True}
+# What an event keeps once its business's payload retention ran out after every delivery
+# finished (same rules: shared, never mutated, never sent).
+PURGED_PAYLOAD = {"purged": True}
 
 
 # Reasons the platform writes when it disables an endpoint by itself; the dashboard shows a
@@ -157,6 +173,15 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        indexes = [
+            # The excerpt retention loop (services.attempts_purge_excerpts) looks only at
+            # attempts still holding an excerpt, oldest first.
+            models.Index(
+                fields=["attempted_at"],
+                name="attempt_excerpt_kept_idx",
+                condition=~Q(response_excerpt=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.pk} of {self.delivery_id}: {self.status_code or self.error}"

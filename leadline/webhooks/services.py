@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from leadline.accounts.models import Business
@@ -17,6 +17,7 @@ from leadline.leads.results import result_item
 
 from .models import (
     ERASED_PAYLOAD,
+    PURGED_PAYLOAD,
     SUBSCRIBABLE_TYPES,
     Delivery,
     DeliveryAttempt,
@@ -28,6 +29,8 @@ from .ssrf_guard import url_check
 
 # After a rotation the old secret keeps signing beside the new one for this long.
 ROTATION_OVERLAP = timedelta(hours=24)
+# Rows one run of a retention loop changes at most: short transactions, a bounded run.
+RETENTION_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -246,13 +249,20 @@ def events_scrub_for_lead(lead: Lead) -> int:
         status=Delivery.Status.CANCELLED, lease_expires_at=None
     )
     DeliveryAttempt.objects.filter(delivery__event__lead=lead).update(response_excerpt="")
-    return Event.objects.filter(lead=lead).update(payload=ERASED_PAYLOAD, lead=None)
+    return Event.objects.filter(lead=lead).update(
+        payload=ERASED_PAYLOAD, lead=None, payload_removed_at=timezone.now()
+    )
 
 
 def delivery_redeliver(*, delivery: Delivery) -> None:
     """Send again (same webhook-id): after a fix on the receiver's side."""
     if delivery.event.payload == ERASED_PAYLOAD:
         raise BadRequest("The lead of this event was erased; nothing to send.")
+    if delivery.event.payload == PURGED_PAYLOAD:
+        raise BadRequest(
+            "This event's payload was purged after the business's retention period; "
+            "nothing to send."
+        )
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), lease_expires_at=None
     )
@@ -267,6 +277,8 @@ def deliveries_redeliver_failed(
     deliveries = Delivery.objects.filter(
         status=Delivery.Status.FAILED, created_at__gte=since
     ).exclude(event__payload=ERASED_PAYLOAD)
+    # A purged event has nothing left to send either.
+    deliveries = deliveries.exclude(event__payload=PURGED_PAYLOAD)
     if business is not None:
         deliveries = deliveries.filter(endpoint__business=business)
     if endpoint is not None:
@@ -274,3 +286,75 @@ def deliveries_redeliver_failed(
     return deliveries.update(
         status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), lease_expires_at=None
     )
+
+
+# --- retention (the worker's purge loops, webhooks.loops) -----------------------------------
+
+
+def _retention_cutoffs(field: str, now: datetime) -> list[tuple[datetime, list[int]]]:
+    """(cutoff, business ids) per distinct value of a Business retention field.
+
+    Businesses sharing a setting (most keep the default) share one query, not one each.
+    """
+    groups: dict[int, list[int]] = {}
+    for pk, days in Business.objects.values_list("pk", field):
+        groups.setdefault(days, []).append(pk)
+    return [(now - timedelta(days=days), pks) for days, pks in sorted(groups.items())]
+
+
+def _unfinished() -> Exists:
+    return Exists(Delivery.objects.filter(event=OuterRef("pk"), status=Delivery.Status.PENDING))
+
+
+def _events_purge(ids: list[int], now: datetime) -> int:
+    with transaction.atomic():
+        # Checked again in the UPDATE: a delivery redelivered since the pick keeps its payload.
+        events = Event.objects.filter(pk__in=ids, payload_removed_at__isnull=True).exclude(
+            _unfinished()
+        )
+        # Erased before `payload_removed_at` existed: already a marker, only flagged.
+        flagged = events.filter(payload=ERASED_PAYLOAD).update(payload_removed_at=now)
+        return flagged + events.update(payload=PURGED_PAYLOAD, payload_removed_at=now)
+
+
+def events_purge_payloads(*, now: datetime | None = None, limit: int = RETENTION_BATCH) -> int:
+    """Retention: old events whose deliveries have all finished lose their payload.
+
+    Finished is succeeded, failed for good or cancelled; an event nobody subscribed to has no
+    delivery and is finished too. The payload becomes PURGED_PAYLOAD, which redelivery
+    refuses. Safe for lead.processed: the API's GET builds its items from the leads, never
+    from events. Returns how many events changed (at most `limit`).
+    """
+    now = now or timezone.now()
+    purged = 0
+    for cutoff, business_ids in _retention_cutoffs("event_payload_retention_days", now):
+        due = Event.objects.filter(
+            business_id__in=business_ids, created_at__lt=cutoff, payload_removed_at__isnull=True
+        ).exclude(_unfinished())
+        # No ORDER BY (Event sorts by id): any due rows will do, and the planner stays free
+        # to read event_payload_kept_idx instead of walking the primary key.
+        ids = list(due.order_by().values_list("pk", flat=True)[: limit - purged])
+        if ids:
+            purged += _events_purge(ids, now)
+        if purged >= limit:
+            break
+    return purged
+
+
+def attempts_purge_excerpts(*, now: datetime | None = None, limit: int = RETENTION_BATCH) -> int:
+    """Retention: delivery attempts older than their business's setting lose the excerpt of
+    the receiver's response (which may echo the payload). Returns how many were cleared."""
+    now = now or timezone.now()
+    cleared = 0
+    for cutoff, business_ids in _retention_cutoffs("response_excerpt_retention_days", now):
+        due = DeliveryAttempt.objects.filter(
+            attempted_at__lt=cutoff, delivery__endpoint__business_id__in=business_ids
+        ).exclude(response_excerpt="")
+        # Unordered, as for events: attempt_excerpt_kept_idx rather than the primary key.
+        ids = list(due.order_by().values_list("pk", flat=True)[: limit - cleared])
+        if ids:
+            with transaction.atomic():
+                cleared += DeliveryAttempt.objects.filter(pk__in=ids).update(response_excerpt="")
+        if cleared >= limit:
+            break
+    return cleared
