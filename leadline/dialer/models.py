@@ -50,6 +50,13 @@ class CallAttempt(models.Model):
         indexes = [
             models.Index(fields=["rep", "started_at"], name="attempt_rep_day_idx"),
             models.Index(fields=["lead", "started_at"], name="attempt_lead_idx"),
+            # The recording retention loop (services.recordings_purge): a campaign's oldest
+            # calls that still have a recording.
+            models.Index(
+                fields=["campaign", "started_at"],
+                name="attempt_recording_kept_idx",
+                condition=~models.Q(recording=""),
+            ),
         ]
 
     def __str__(self) -> str:

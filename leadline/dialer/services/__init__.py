@@ -1,5 +1,5 @@
-"""The dialer's writes: who calls which lead next (`claims`), the bridged call (`calls`), and
-what its outcome does (`dispositions`).
+"""The dialer's writes: who calls which lead next (`claims`), the bridged call (`calls`), what
+its outcome does (`dispositions`) and how long its recordings are kept (`retention`).
 
 Callers use this package (`from leadline.dialer import services`; `services.lead_claim`), so
 moving a service between its modules changes no caller.
@@ -15,6 +15,7 @@ from .dispositions import (
     DispositionResult,
     disposition_submit,
 )
+from .retention import recordings_purge
 
 __all__ = [
     "CALLBACKS_BEYOND_MAX_ATTEMPTS",
@@ -31,4 +32,5 @@ __all__ = [
     "lead_claim",
     "lead_held_by",
     "leases_expire",
+    "recordings_purge",
 ]
