@@ -137,8 +137,8 @@ class LeadsDisabled(Schema):
 
 
 class LeadErased(Schema):
+    # Deliberately no lead_id: the answer to an erasure quotes nothing of the erased lead.
     detail: str
-    lead_id: str
 
 
 class LeadConverted(Schema):
