@@ -52,6 +52,15 @@ def test_disable_unknown_ids_lists_them_and_changes_nothing(api, campaign, make_
     assert Lead.objects.get(lead_id="lead-0").disabled_at is None
 
 
+def test_disable_echoes_an_over_long_lead_id_cut_to_255_characters(api, campaign, make_leads):
+    make_leads(1)
+    sent = "z" * 50_000
+    response = api.post(path("disable", campaign), [{"lead_id": "lead-0"}, {"lead_id": sent}])
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["index"], error["lead_id"], error["code"]) == (1, "z" * 255, "too_long")
+
+
 @pytest.mark.parametrize("body", [[], {}, [{"id": 1}], ["lead-0"], 5, [{"lead_id": ""}]])
 def test_disable_bad_bodies_are_400(api, campaign, make_leads, body):
     make_leads(1)
