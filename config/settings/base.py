@@ -211,3 +211,12 @@ LEADLINE_ENCRYPTION_KEY = os.environ.get("LEADLINE_ENCRYPTION_KEY", "")
 LEADLINE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADLINE_WEBHOOK_ALLOW_PRIVATE")
 LEADLINE_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LEADLINE_WEBHOOK_TIMEOUT", "15"))
 LEADLINE_WEBHOOK_SCHEDULE_SCALE = float(os.environ.get("LEADLINE_WEBHOOK_SCHEDULE_SCALE", "1"))
+
+# Idempotency-Key storage bounds (a request body may be 10 MB, and a record lives 24 h): a
+# response larger than this many bytes keeps only its status (a retry with the key gets 422
+# instead of a replay; the request never runs twice), and a business holding this many live
+# keys gets 429 for a new one until its oldest expires.
+LEADLINE_IDEMPOTENCY_MAX_RESPONSE_BYTES = int(
+    os.environ.get("LEADLINE_IDEMPOTENCY_MAX_RESPONSE_BYTES", str(64 * 1024))
+)
+LEADLINE_IDEMPOTENCY_MAX_RECORDS = int(os.environ.get("LEADLINE_IDEMPOTENCY_MAX_RECORDS", "10000"))

@@ -4,18 +4,24 @@ The first response to a key is stored (in the database even when Redis holds the
 it must be durable, and erasure must be able to find and delete it) and replayed for 24 hours
 to a retry with the same method, path and body; the same key with another request gets 422,
 and a retry while the first is still running gets 409.
+
+What one business may park here is bounded (each request body may be 10 MB): a response over
+LEADLINE_IDEMPOTENCY_MAX_RESPONSE_BYTES is not kept, only its status (a retry gets 422 saying
+so, and the request is not run again), and a business holding
+LEADLINE_IDEMPOTENCY_MAX_RECORDS live keys gets 429 for a new key until the oldest expires.
 """
 
 import hashlib
+import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from leadline.core.errors import ApiError, BadRequest, Conflict, Unprocessable
+from leadline.core.errors import ApiError, BadRequest, Conflict, RateLimited, Unprocessable
 from leadline.core.http import JSON_CONTENT_TYPE, error_response
 
 from .models import Business, IdempotencyRecord
@@ -35,6 +41,42 @@ def _fingerprint(request: HttpRequest) -> str:
     digest.update(b"\n")
     digest.update(request.body)
     return digest.hexdigest()
+
+
+def _check_capacity(business: Business, now: datetime, ttl: timedelta) -> None:
+    """429 when the business already holds the most live keys allowed (checked per new key).
+
+    Bounds what one business stores (at most this many records of at most the response cap);
+    a new key is refused rather than silently not stored, so a client relying on replay is
+    never run twice unknowingly. Concurrent new keys may overshoot the cap by a few.
+    """
+    cap = settings.LEADLINE_IDEMPOTENCY_MAX_RECORDS
+    live = IdempotencyRecord.objects.filter(business=business, created_at__gte=now - ttl)
+    if live.count() < cap:
+        return
+    oldest = live.order_by("created_at").values_list("created_at", flat=True).first()
+    wait = 1 if oldest is None else max(1, math.ceil((oldest + ttl - now).total_seconds()))
+    raise RateLimited(
+        f"This business holds {cap} live Idempotency-Keys, the most allowed; retry in {wait} "
+        "seconds, or send the request without the key.",
+        extra={"limit": cap, "retry_after": wait},
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    if record.response_body is None:
+        # The marker of a response over the size cap: only its status was kept.
+        raise Unprocessable(
+            f"The first response to this Idempotency-Key (status {record.response_status}) "
+            "was too large to keep for replay; the request was not run again. Check the "
+            "current state, or resend without the key."
+        )
+    response = HttpResponse(
+        record.response_body, status=record.response_status, content_type=JSON_CONTENT_TYPE
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _claim(business: Business, key: str, fingerprint: str) -> HttpResponse | None:
@@ -62,13 +104,8 @@ def _claim(business: Business, key: str, fingerprint: str) -> HttpResponse | Non
                     )
                 if record.response_status is None:
                     raise Conflict("A request with this Idempotency-Key is still in progress.")
-                response = HttpResponse(
-                    record.response_body or "",
-                    status=record.response_status,
-                    content_type=JSON_CONTENT_TYPE,
-                )
-                response["Idempotent-Replayed"] = "true"
-                return response
+                return _replay(record)
+        _check_capacity(business, now, ttl)
         try:
             with transaction.atomic():
                 IdempotencyRecord.objects.create(
@@ -104,6 +141,10 @@ def idempotent(
     records = IdempotencyRecord.objects.filter(business=business, key=key)
     if response.status_code >= 500 or response.status_code == 429:
         records.delete()  # not a final answer: let the client retry for real
+    elif len(response.content) > settings.LEADLINE_IDEMPOTENCY_MAX_RESPONSE_BYTES:
+        # Keep the key (the request must not run twice) but not the body: a null body with a
+        # status is the marker _replay answers 422 to.
+        records.update(response_status=response.status_code, response_body=None)
     else:
         records.update(
             response_status=response.status_code, response_body=response.content.decode()

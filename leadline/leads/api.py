@@ -246,7 +246,9 @@ def delete_lead(request: ApiRequest, campaign_id: str) -> HttpResponse:
     def handle() -> HttpResponse:
         lead_id = _single_lead_id(_object_body(request))
         services.lead_erase(campaign=campaign, lead_id=lead_id)
-        return json_response({"detail": "Lead erased.", "lead_id": lead_id}, status=202)
+        # No lead_id in the answer: the reference defines no body fields, and an echo would
+        # put the erased id back into logs and into the stored Idempotency-Key response.
+        return json_response({"detail": "Lead erased."}, status=202)
 
     return idempotent(request, request.business, handle)
 

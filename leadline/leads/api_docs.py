@@ -181,7 +181,7 @@ DELETE_DOCS = {
     "body": (LeadRef, "The lead to erase.", {"lead": {"lead_id": "uniqueleadid1"}}),
     202: (
         "The lead's personal data is erased.",
-        {"erased": {"detail": "Lead erased.", "lead_id": "uniqueleadid1"}},
+        {"erased": {"detail": "Lead erased."}},
     ),
     400: _bad_request(no_lead_id=NO_LEAD_ID, not_json=NOT_JSON),
     404: _lead_missing(),

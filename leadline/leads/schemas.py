@@ -137,8 +137,8 @@ class LeadsDisabled(Schema):
 
 
 class LeadErased(Schema):
+    # Deliberately no lead_id: the answer to an erasure quotes nothing of the erased lead.
     detail: str
-    lead_id: str
 
 
 class LeadConverted(Schema):
@@ -153,7 +153,9 @@ class LeadConverted(Schema):
 
 class Problem(Schema):
     index: int | None = Field(ge=0, description="Position in a list body; null otherwise.")
-    lead_id: str | int | None = Field(description="The lead's id as sent, when it had one.")
+    lead_id: str | int | None = Field(
+        description="The lead's id as sent (at most its first 255 characters), when it had one."
+    )
     field: str | None = Field(description="The key at fault; null for the whole item.")
     code: str = Field(description="required, invalid, too_long, too_large, duplicate, not_found.")
     message: str
@@ -173,8 +175,11 @@ class BadRequestError(Schema):
 
 class RateLimitedError(Schema):
     detail: str
-    limit: int = Field(description="Requests allowed per minute.")
-    retry_after: int = Field(description="Seconds until the budget is refilled.")
+    limit: int = Field(
+        description="Requests allowed per minute; or, for a new Idempotency-Key, the most "
+        "live keys a business may hold."
+    )
+    retry_after: int = Field(description="Seconds until the budget is refilled (or a key expires).")
 
 
 # What the server answers besides the success, per kind of endpoint. 403 and 429 come from the

@@ -39,12 +39,24 @@ class CleanLead:
     custom_json: str = "{}"  # encoded once, while checking its size
 
 
+def echoed_lead_id(lead_id: Any) -> str | int | None:
+    """A client's id as an error may quote it: at most its first LEAD_ID_MAX characters.
+
+    An id of any length reaches here (it is what is being refused); echoing it whole would let
+    one request make a 400 of ~10 MB, which an Idempotency-Key then stores for 24 h.
+    """
+    if isinstance(lead_id, str):
+        return lead_id[:LEAD_ID_MAX]
+    # Integers are at most 64 bits (read_json_body refuses larger ones): short already.
+    if isinstance(lead_id, int) and not isinstance(lead_id, bool):
+        return lead_id
+    return None
+
+
 def problem(index: int | None, lead_id: Any, p: FieldProblem) -> dict[str, Any]:
     return {
         "index": index,
-        "lead_id": lead_id
-        if isinstance(lead_id, str | int) and not isinstance(lead_id, bool)
-        else None,
+        "lead_id": echoed_lead_id(lead_id),
         "field": p.field,
         "code": p.code,
         "message": p.message,

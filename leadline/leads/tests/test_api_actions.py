@@ -52,6 +52,15 @@ def test_disable_unknown_ids_lists_them_and_changes_nothing(api, campaign, make_
     assert Lead.objects.get(lead_id="lead-0").disabled_at is None
 
 
+def test_disable_echoes_an_over_long_lead_id_cut_to_255_characters(api, campaign, make_leads):
+    make_leads(1)
+    sent = "z" * 50_000
+    response = api.post(path("disable", campaign), [{"lead_id": "lead-0"}, {"lead_id": sent}])
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["index"], error["lead_id"], error["code"]) == (1, "z" * 255, "too_long")
+
+
 @pytest.mark.parametrize("body", [[], {}, [{"id": 1}], ["lead-0"], 5, [{"lead_id": ""}]])
 def test_disable_bad_bodies_are_400(api, campaign, make_leads, body):
     make_leads(1)
@@ -67,6 +76,8 @@ def test_erase_removes_personal_data_and_keeps_a_tombstone(api, campaign, make_l
     api.post(path("convert", campaign), {"lead_id": "lead-0", "detail": "PAID"})
     response = api.post(path("delete", campaign), {"lead_id": "lead-0"})
     assert response.status_code == 202
+    # The reference defines no body fields: the answer does not echo the erased id.
+    assert response.json() == {"detail": "Lead erased."}
     tomb = Lead.objects.get(campaign=campaign, erased_at__isnull=False)
     assert tomb.lead_id is None
     assert tomb.phone_number is None
@@ -109,6 +120,20 @@ def test_erasure_deletes_stored_idempotent_responses_quoting_the_lead(api, campa
     remaining = list(IdempotencyRecord.objects.values_list("response_body", flat=True))
     assert not any("someone@example.com" in (body or "") for body in remaining)
     assert not any("+919876543210" in (body or "") for body in remaining)
+
+
+def test_erasure_with_an_idempotency_key_stores_no_trace_of_the_id(api, campaign):
+    body = {"lead_id": "someone@example.com", "phone_number": "9876543210", "contact_name": "S"}
+    api.post(path("create", campaign), body)
+    erase = {"lead_id": "someone@example.com"}
+    first = api.post(path("delete", campaign), erase, headers={"Idempotency-Key": "erase-1"})
+    replay = api.post(path("delete", campaign), erase, headers={"Idempotency-Key": "erase-1"})
+    assert first.status_code == replay.status_code == 202
+    assert replay["Idempotent-Replayed"] == "true"
+    assert "someone@example.com" not in first.content.decode()
+    assert "someone@example.com" not in replay.content.decode()
+    stored = IdempotencyRecord.objects.get(key="erase-1").response_body or ""
+    assert stored and "someone@example.com" not in stored
 
 
 @pytest.mark.parametrize("body", [[{"lead_id": "lead-0"}], {}, {"lead_id": None}, "x"])

@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 import orjson
 import pytest
+from django.utils import timezone
 
+from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
 from leadline.leads.models import Lead
 
@@ -124,6 +128,16 @@ def test_limits_lead_id_length_and_custom_size(api, campaign):
     assert big.json()["errors"][0]["code"] == "too_large"
 
 
+def test_an_over_long_lead_id_is_echoed_cut_to_its_first_255_characters(api, campaign):
+    sent = "é" + "x" * 99_999
+    response = api.post(url(campaign), [lead(1, lead_id=sent), lead(2, lead_id=sent + "y")])
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [e["lead_id"] for e in errors] == [sent[:255], sent[:255]]
+    assert [e["code"] for e in errors] == ["too_long", "too_long"]
+    assert len(response.content) < 2_000
+
+
 def test_more_than_ten_thousand_leads_is_413(api, campaign):
     body = [lead(i) for i in range(10_001)]
     response = api.post(url(campaign), body)
@@ -234,3 +248,65 @@ def test_created_leads_count_is_kept_on_the_campaign(api, campaign):
         orjson.loads(api.get(f"/api/v4/leads/responses/{campaign.public_id}/").content)["count"]
         == 5
     )
+
+
+KEY = {"Idempotency-Key": "big-answer"}
+
+
+def test_a_response_over_the_cap_keeps_only_its_status_and_a_retry_gets_422(
+    api, campaign, settings
+):
+    settings.LEADLINE_IDEMPOTENCY_MAX_RESPONSE_BYTES = 60
+    body = [lead(i) for i in range(5)]
+    first = api.post(url(campaign), body, headers=KEY)
+    assert first.status_code == 201 and len(first.content) > 60
+    record = IdempotencyRecord.objects.get(key="big-answer")
+    assert (record.response_status, record.response_body) == (201, None)
+    retry = api.post(url(campaign), body, headers=KEY)
+    assert retry.status_code == 422
+    assert "too large" in retry.json()["detail"] and "201" in retry.json()["detail"]
+    assert Lead.objects.count() == 5  # not run again
+    # A response under the cap is still replayed as it was.
+    small = {"Idempotency-Key": "small-answer"}
+    settings.LEADLINE_IDEMPOTENCY_MAX_RESPONSE_BYTES = 64 * 1024
+    first = api.post(url(campaign), [lead(9)], headers=small)
+    assert api.post(url(campaign), [lead(9)], headers=small).content == first.content
+
+
+def test_by_default_a_huge_400_is_not_stored(api, campaign):
+    body = [lead(i, lead_id=f"{i}-" + "x" * 300) for i in range(1_000)]
+    first = api.post(url(campaign), body, headers=KEY)
+    assert first.status_code == 400 and len(first.content) > 64 * 1024
+    record = IdempotencyRecord.objects.get(key="big-answer")
+    assert (record.response_status, record.response_body) == (400, None)
+    assert api.post(url(campaign), body, headers=KEY).status_code == 422
+
+
+def test_a_business_holding_the_most_live_keys_gets_429_for_a_new_one(
+    api, campaign, settings, client, other_token, other_campaign
+):
+    from conftest import ApiClient
+
+    settings.LEADLINE_IDEMPOTENCY_MAX_RECORDS = 2
+    for i in (1, 2):
+        response = api.post(url(campaign), [lead(i)], headers={"Idempotency-Key": f"k{i}"})
+        assert response.status_code == 201
+    refused = api.post(url(campaign), [lead(3)], headers={"Idempotency-Key": "k3"})
+    assert refused.status_code == 429
+    ttl = settings.LEADLINE_IDEMPOTENCY_TTL_SECONDS
+    assert refused.json()["limit"] == 2
+    assert ttl - 60 < refused.json()["retry_after"] <= ttl
+    assert refused["Retry-After"] == str(refused.json()["retry_after"])
+    assert not Lead.objects.filter(lead_id="L3").exists()  # not run
+    assert not IdempotencyRecord.objects.filter(key="k3").exists()
+    # Replays of live keys, requests without a key and other businesses are unaffected.
+    again = api.post(url(campaign), [lead(1)], headers={"Idempotency-Key": "k1"})
+    assert again["Idempotent-Replayed"] == "true"
+    assert api.post(url(campaign), [lead(3)]).status_code == 201
+    other = ApiClient(client, other_token)
+    assert other.post(url(other_campaign), [lead(1)], headers=KEY).status_code == 201
+    # An expired record no longer counts.
+    IdempotencyRecord.objects.filter(key="k1").update(
+        created_at=timezone.now() - timedelta(seconds=ttl + 1)
+    )
+    assert api.post(url(campaign), [lead(4)], headers={"Idempotency-Key": "k4"}).status_code == 201

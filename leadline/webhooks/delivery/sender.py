@@ -17,7 +17,7 @@ import aiohttp
 from django.conf import settings
 
 from ..signing import signature_header_keys
-from ..ssrf_guard import GuardedResolver
+from ..ssrf_guard import GuardedResolver, literal_refusal
 from .claim import ClaimedBatch, ClaimedDelivery, EndpointTarget
 
 # The package's name, not this module's: the logger operators already know.
@@ -84,6 +84,7 @@ class Sender:
         self.results: queue.SimpleQueue[PostResult] = queue.SimpleQueue()
         self.session: aiohttp.ClientSession | None = None
         self._queues: dict[int, _EndpointQueue] = {}
+        self._allow_private = False  # read with the session, like GuardedResolver's
         self._thread = threading.Thread(
             target=self.loop.run_forever, name="webhook-sender", daemon=True
         )
@@ -130,9 +131,9 @@ class Sender:
 
     async def _session(self) -> aiohttp.ClientSession:
         if self.session is None:
+            self._allow_private = settings.LEADLINE_WEBHOOK_ALLOW_PRIVATE
             connector = aiohttp.TCPConnector(
-                limit=200,
-                resolver=GuardedResolver(settings.LEADLINE_WEBHOOK_ALLOW_PRIVATE),
+                limit=200, resolver=GuardedResolver(self._allow_private)
             )
             self.session = aiohttp.ClientSession(
                 connector=connector,
@@ -188,6 +189,12 @@ class Sender:
             "webhook-event-type": delivery.event_type,
         }
         result = PostResult(delivery.pk, datetime.now(UTC), endpoint_id=delivery.endpoint_id)
+        # A bare IP never reaches GuardedResolver, and the URL may have changed since it was
+        # checked on saving: refuse here, never sent, recorded as a failed attempt.
+        refusal = literal_refusal(target.url, self._allow_private)
+        if refusal is not None:
+            result.error = refusal
+            return result
         started = time.perf_counter()
         try:
             async with session.post(

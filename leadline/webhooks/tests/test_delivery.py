@@ -166,6 +166,33 @@ def test_private_urls_are_refused_unless_allowed(campaign, settings):
             services.endpoint_create(business=campaign.business, url=url, campaign=campaign)
 
 
+@pytest.mark.parametrize("form", ["127.0.0.1", "[::ffff:127.0.0.1]"])
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_bare_ip_set_after_saving_is_checked_at_send_time(
+    campaign, make_leads, rep, now, answered_calls, receiver, loop, settings, form, allow_private
+):
+    # Saved under a name; then the row is changed to a bare loopback IP (the receiver, so the
+    # only place anything could really be sent is 127.0.0.1). aiohttp consults no resolver for
+    # an IP literal: only the sender's own check stands between the post and the address.
+    services.endpoint_create(
+        business=campaign.business, url="http://hooks.example.invalid/x", campaign=campaign
+    )
+    port_and_path = receiver.url.rsplit(":", 1)[1]
+    WebhookEndpoint.objects.update(url=f"http://{form}:{port_and_path}")
+    settings.LEADLINE_WEBHOOK_ALLOW_PRIVATE = allow_private
+    process_one(make_leads, rep, now)
+    assert loop.run_once() == 1
+    [attempt] = DeliveryAttempt.objects.all()
+    if allow_private:  # the setting is honoured at send time too
+        assert attempt.status_code == 200 and len(receiver.requests) == 1
+        return
+    assert receiver.requests == []
+    assert attempt.status_code is None
+    assert attempt.error.startswith("refused: ") and "loopback" in attempt.error
+    delivery = Delivery.objects.get()
+    assert delivery.status != "succeeded" and delivery.attempts.count() == 1
+
+
 @pytest.mark.parametrize("allow_private", [True, False])
 @pytest.mark.parametrize("url", ["http://h:99999/x", "http://h:port/x", "http://[::1/x"])
 def test_malformed_urls_are_a_400_not_a_crash(campaign, settings, allow_private, url):
