@@ -79,6 +79,18 @@ AXES_HTTP_RESPONSE_CODE = 429
 # so nobody escapes a lockout by sending their own X-Forwarded-For.
 AXES_CLIENT_IP_CALLABLE = "leadline.accounts.middleware.login_client_ip"
 
+# Every way a password is set (dashboard password change, the admin, createsuperuser,
+# `leadline rep add`) is checked against these; generated passwords are long and random.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
 ROOT_URLCONF = "config.urls"
 # The console and the dashboard send people to their own login pages; this is Django's
 # fallback for anything using plain login_required.

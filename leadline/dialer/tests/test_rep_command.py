@@ -17,14 +17,14 @@ def test_rep_add_creates_assigns_and_updates(campaign, other_campaign):
     out = json.loads(
         run(
             "rep", "add", "--campaign", campaign.public_id, "--username", "asha",
-            "--password", "s3cret-pw", "--phone", "90000 00001", "--json",
+            "--password", "s3cret-console-pw", "--phone", "90000 00001", "--json",
         )
     )  # fmt: skip
     assert out["created"] is True and out["phone_number"] == "+919000000001"
-    assert out["campaign_id"] == campaign.public_id and out["password"] == "s3cret-pw"
+    assert out["campaign_id"] == campaign.public_id and out["password"] == "s3cret-console-pw"
     rep = User.objects.get(username="asha")
     assert rep.role == User.Role.REP and rep.business == campaign.business
-    assert rep.check_password("s3cret-pw")
+    assert rep.check_password("s3cret-console-pw")
     assert list(rep.rep_campaigns.all()) == [campaign]
 
     # Again without a password: same rep, new phone, password kept.
@@ -36,7 +36,7 @@ def test_rep_add_creates_assigns_and_updates(campaign, other_campaign):
     )  # fmt: skip
     assert again["created"] is False and "password" not in again
     rep.refresh_from_db()
-    assert rep.phone_number == "+919000000009" and rep.check_password("s3cret-pw")
+    assert rep.phone_number == "+919000000009" and rep.check_password("s3cret-console-pw")
 
     listed = json.loads(run("rep", "list", "--campaign", campaign.public_id, "--json"))
     assert [r["username"] for r in listed["reps"]] == ["asha"]

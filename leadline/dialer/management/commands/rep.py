@@ -1,10 +1,9 @@
 import json
-import secrets
 
 from django.core.management.base import BaseCommand, CommandError
 
 from leadline.accounts.models import User
-from leadline.accounts.services import rep_upsert
+from leadline.accounts.services import generate_password, rep_upsert
 from leadline.campaigns.models import Campaign
 from leadline.core.errors import ApiError
 from leadline.core.phones import normalize_indian_phone
@@ -51,7 +50,7 @@ class Command(BaseCommand):
             raise CommandError(f"{options['phone']!r} is not a valid Indian phone number.")
         password = options["password"]
         if password is None and not User.objects.filter(username=options["username"]).exists():
-            password = secrets.token_urlsafe(12)
+            password = generate_password()
         try:
             # An existing rep keeps their password unless a new one is given.
             user, created = rep_upsert(
