@@ -84,6 +84,10 @@ LEADLINE_LOGIN_USERNAME_FAILURE_LIMIT = int(
 AXES_COOLOFF_TIME = float(os.environ.get("LEADLINE_LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Attempts refused during a lock are not counted: otherwise one address, locked out of the
+# pair after 5, could keep posting until the username's own limit locks the account from
+# every address, and each refused try would push the promised retry time further away.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_HANDLER = "leadline.accounts.lockout.LoginLimitsHandler"
 # Renders AXES_LOCKOUT_TEMPLATE saying which limit applied and when to retry.
 AXES_LOCKOUT_CALLABLE = "leadline.accounts.lockout.lockout_response"

@@ -132,3 +132,13 @@ def test_limits_come_from_settings(client, priya, settings):
     for i in range(2):
         assert login(client, f"guess-{i}", "wrong").status_code == 200
     assert login(client, "guess-2", "wrong").status_code == 429
+
+
+def test_one_address_cannot_lock_an_account_everywhere(client, priya, settings):
+    # Tries refused by the pair's lock are not counted toward the username's limit.
+    for _ in range(settings.LEADLINE_LOGIN_USERNAME_FAILURE_LIMIT + 5):
+        login(client, "priya", "wrong")
+    refused = login(client, "priya", PASSWORD)
+    assert refused.status_code == 429
+    assert b"paused for this username from your address" in refused.content
+    assert login(client, "priya", PASSWORD, address="10.3.3.3").status_code == 302
