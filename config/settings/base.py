@@ -67,7 +67,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Failed sign-ins (dashboard, console, admin) within the 15-minute cool-off lock:
+# Failed sign-ins (dashboard, console, admin) within the cool-off (15 minutes) lock:
 # - a username from one address after 5 (a success resets this count);
 # - one address, whatever the usernames, after 20 (credential stuffing from one address);
 # - one username, whatever the addresses, after 10 (guessing one account from many).

@@ -42,7 +42,8 @@ class Lock:
 
 
 def _limits() -> list[tuple[str, int, list[str]]]:
-    """(scope, failure limit, attempt fields matched) for each limit, tightest first."""
+    """(scope, failure limit, attempt fields matched) for each limit; the pair's fields are
+    AXES_LOCKOUT_PARAMETERS' one combination, which axes resets on a success."""
     return [
         (PAIR, settings.AXES_FAILURE_LIMIT, ["username", "ip_address"]),
         (USERNAME, settings.LEADLINE_LOGIN_USERNAME_FAILURE_LIMIT, ["username"]),
