@@ -67,17 +67,47 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Lock a username from one address after 5 failures in a row, for 15 minutes; a success
-# resets the count. Attempts live in the database, so every process shares them.
+# Failed sign-ins (dashboard, console, admin) within the cool-off (15 minutes) lock:
+# - a username from one address after 5 (a success resets this count);
+# - one address, whatever the usernames, after 20 (credential stuffing from one address);
+# - one username, whatever the addresses, after 10 (guessing one account from many).
+# The lock lifts when enough failures are older than the cool-off. axes locks the pair; the
+# two wider limits are LoginLimitsHandler's (accounts/lockout.py says why). Attempts live in
+# the database, so every process shares them.
 AXES_FAILURE_LIMIT = int(os.environ.get("LEADLINE_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = 0.25  # hours
+LEADLINE_LOGIN_ADDRESS_FAILURE_LIMIT = int(
+    os.environ.get("LEADLINE_LOGIN_ADDRESS_FAILURE_LIMIT", "20")
+)
+LEADLINE_LOGIN_USERNAME_FAILURE_LIMIT = int(
+    os.environ.get("LEADLINE_LOGIN_USERNAME_FAILURE_LIMIT", "10")
+)
+AXES_COOLOFF_TIME = float(os.environ.get("LEADLINE_LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Attempts refused during a lock are not counted: otherwise one address, locked out of the
+# pair after 5, could keep posting until the username's own limit locks the account from
+# every address, and each refused try would push the promised retry time further away.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "leadline.accounts.lockout.LoginLimitsHandler"
+# Renders AXES_LOCKOUT_TEMPLATE saying which limit applied and when to retry.
+AXES_LOCKOUT_CALLABLE = "leadline.accounts.lockout.lockout_response"
 AXES_LOCKOUT_TEMPLATE = "dashboard/locked.html"
 AXES_HTTP_RESPONSE_CODE = 429
 # The client address as the API's limiter sees it (X-Forwarded-For only behind trusted proxies),
 # so nobody escapes a lockout by sending their own X-Forwarded-For.
 AXES_CLIENT_IP_CALLABLE = "leadline.accounts.middleware.login_client_ip"
+
+# Every way a password is set (dashboard password change, the admin, createsuperuser,
+# `leadline rep add`) is checked against these; generated passwords are long and random.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 ROOT_URLCONF = "config.urls"
 # The console and the dashboard send people to their own login pages; this is Django's

@@ -5,16 +5,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.contrib.auth.password_validation import validate_password as django_validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from leadline.core.errors import Conflict, NotFound
+from leadline.core.errors import Conflict, NotFound, Unprocessable
 
 from .models import ApiToken, Business, User
 from .tokens import generate_token, hash_token
 
 # Recording every use would turn each API call into a write; a minute's accuracy is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Bytes of randomness in a generated password: 24 URL-safe characters, well past the
+# validators' minimum length (AUTH_PASSWORD_VALIDATORS) and never all digits or common.
+GENERATED_PASSWORD_BYTES = 18
 
 
 @dataclass(frozen=True)
@@ -68,13 +74,32 @@ def api_token_touch(*, token: ApiToken) -> None:
         token.last_used_at = now
 
 
+def generate_password() -> str:
+    """A random password for a login we create and print once (bootstrap, demo, rep add)."""
+    return secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+
+
+def password_validate(*, password: str, user: User) -> None:
+    """Check `password` against AUTH_PASSWORD_VALIDATORS for `user` (unsaved is fine: the
+    similarity check reads its username); Unprocessable names every rule it breaks."""
+    try:
+        django_validate_password(password, user=user)
+    except ValidationError as exc:
+        rules = " ".join(password_validators_help_texts())
+        raise Unprocessable(
+            f"Password refused: {' '.join(exc.messages)} Passwords must follow: {rules}"
+        ) from None
+
+
 def dashboard_user_create(*, business: Business, username: str | None = None) -> tuple[User, str]:
     """A new client-staff login for `business` with a random password, returned once."""
-    password = secrets.token_urlsafe(12)
+    password = generate_password()
     with transaction.atomic():
         username = username or f"{business.name.lower().replace(' ', '-')[:100]}-" + (
             secrets.token_hex(3)
         )
+        # Generated, so this fails only if the validators are made stricter than it.
+        password_validate(password=password, user=User(username=username))
         user = User.objects.create_user(
             username=username, password=password, business=business, role=User.Role.CLIENT
         )
@@ -101,11 +126,20 @@ def rep_upsert(
     """Create a rep of the campaign's business (or update one) and assign it to the campaign.
 
     Returns the rep and whether it was created. The phone must already be normalised (E.164);
-    an existing user of another business, or one who is not a rep, is refused.
+    an existing user of another business, or one who is not a rep, is refused, and so is a
+    password the validators refuse (Unprocessable).
     """
     with transaction.atomic():
         existing = User.objects.select_for_update().filter(username=username).first()
         created = existing is None
+        if existing is not None and (
+            existing.role != User.Role.REP or existing.business_id != campaign.business_id
+        ):
+            raise Conflict(f"User {username!r} exists and is not a rep of this business.")
+        if password:
+            # Before any write; an unsaved rep carries the username the similarity check reads.
+            candidate = existing or User(username=username, phone_number=phone_number)
+            password_validate(password=password, user=candidate)
         if existing is None:
             user = User.objects.create_user(
                 username=username,
@@ -116,8 +150,6 @@ def rep_upsert(
             )
         else:
             user = existing
-            if user.role != User.Role.REP or user.business_id != campaign.business_id:
-                raise Conflict(f"User {username!r} exists and is not a rep of this business.")
             user.phone_number = phone_number
             if password:
                 user.set_password(password)
