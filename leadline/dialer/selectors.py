@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from leadline.accounts.models import Business, User
@@ -23,7 +23,7 @@ from leadline.core.phones import mask_numbers_in_text, mask_phone
 from leadline.core.recordings import recording_url
 from leadline.leads.models import Lead
 
-from .availability import UNAVAILABLE_MESSAGES, unavailable_kind
+from .availability import UNAVAILABLE_MESSAGES, rep_leads, unavailable_kind
 from .models import CallAttempt
 
 # A rep's "today" when none of their campaigns says otherwise.
@@ -158,14 +158,7 @@ def rep_lead_get(*, rep: User, lead_pk: int) -> Lead:
     Erasure clears the lease, so a lead erased while held is only known by its campaign;
     its tombstone holds nothing personal, and the rep learns why it went away.
     """
-    called = CallAttempt.objects.filter(lead=OuterRef("pk"), rep=rep)
-    assigned = Campaign.reps.through.objects.filter(campaign=OuterRef("campaign"), user=rep)
-    lead = (
-        Lead.objects.select_related("campaign")
-        .filter(pk=lead_pk, campaign__business=rep.business_id)
-        .filter(Q(leased_by=rep) | Exists(called) | (Q(erased_at__isnull=False) & Exists(assigned)))
-        .first()
-    )
+    lead = rep_leads(rep).select_related("campaign").filter(pk=lead_pk).first()
     if lead is None:
         raise NotFound("No such lead of yours.")
     return lead
