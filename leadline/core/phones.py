@@ -111,6 +111,14 @@ def _own_number_pattern(e164: str) -> re.Pattern[str]:
     return re.compile(rf"(?:(?:(?:\+|00)\s*)?91[\W_]*|0[\W_]*)?{digits}")
 
 
+def mask_own_number(text: str, e164: str) -> str:
+    """`text` with this one number masked wherever and however it is written, and nothing
+    else touched (dates and ids stay readable): for the operator's views of stored data."""
+    plain = normalize_text(text)
+    masked = _own_number_pattern(e164).sub(mask_phone(e164), plain)
+    return text if masked == plain else masked
+
+
 def _run_masked(run: str) -> str:
     # Keeps the shape (a date still reads as one) and the last two digits, like mask_phone.
     remaining = sum(char.isdigit() for char in run)

@@ -5,6 +5,7 @@ import pytest
 
 from leadline.core.phones import (
     mask_numbers_in_text,
+    mask_own_number,
     mask_phone,
     normalize_indian_phone,
     normalize_indian_phone_slow,
@@ -133,3 +134,10 @@ def test_the_lead_s_own_number_is_masked_however_far_apart_its_digits_are():
     own = "+912223456789"
     assert mask_numbers_in_text("0 22 - - 2345 -- 6789", own) == "+91 22XXX XXX89"
     assert mask_numbers_in_text("22 ... 234 ... 56789", own) == "+91 22XXX XXX89"
+
+
+def test_mask_own_number_touches_that_number_only():
+    text = "Meera (098765\u201300001) on 2026-12-06, ref 7788990011"
+    masked = mask_own_number(text, "+919876500001")
+    assert masked == "Meera (+91 98XXX XXX01) on 2026-12-06, ref 7788990011"
+    assert mask_own_number("no number here \u200b", "+919876500001") == "no number here \u200b"
