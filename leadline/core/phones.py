@@ -10,9 +10,12 @@ leaves the rest free (`...\\d{5}`), so the answer for one number holds for its w
 """
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+
+from .text import normalize_text
 
 INDIA_COUNTRY_CODE = 91
 _SEPARATORS = str.maketrans("", "", " -.()\t")
@@ -89,3 +92,57 @@ def mask_phone(e164: str | None) -> str:
         return "hidden"
     national = e164[3:] if e164.startswith("+91") else e164
     return f"+91 {national[:2]}XXX XXX{national[-2:]}"
+
+
+# Free text a rep sees is masked after `normalize_text`, so every digit is ASCII and nothing
+# invisible is left. Between two digits of one number people put up to a few characters that
+# are neither letters nor digits: "98765 - 43210", "98,765,43,210", "98765_43210", "(022) 2345".
+_SEP = r"[\W_]{0,3}"
+_MOBILE_LIKE = re.compile(rf"(?:(?:(?:\+|00)\s*)?91{_SEP}|0{_SEP})?[6-9](?:{_SEP}[0-9]){{9}}")
+# Any other number of seven digits or more: a landline, a number from abroad, a number
+# written with a digit to spare.
+_DIGIT_RUN = re.compile(rf"\+?[0-9](?:{_SEP}[0-9]){{6,}}")
+
+
+@lru_cache(maxsize=256)
+def _own_number_pattern(e164: str) -> re.Pattern[str]:
+    """The lead's own number (landlines too), however far apart its digits are written."""
+    digits = r"[\W_]*".join(e164.removeprefix("+91"))
+    return re.compile(rf"(?:(?:(?:\+|00)\s*)?91[\W_]*|0[\W_]*)?{digits}")
+
+
+def mask_own_number(text: str, e164: str) -> str:
+    """`text` with this one number masked wherever and however it is written, and nothing
+    else touched (dates and ids stay readable): for the operator's views of stored data."""
+    plain = normalize_text(text)
+    masked = _own_number_pattern(e164).sub(mask_phone(e164), plain)
+    return text if masked == plain else masked
+
+
+def _run_masked(run: str) -> str:
+    # Keeps the shape (a date still reads as one) and the last two digits, like mask_phone.
+    remaining = sum(char.isdigit() for char in run)
+    out = []
+    for char in run:
+        if char.isdigit():
+            remaining -= 1
+            char = char if remaining < 2 else "X"
+        out.append(char)
+    return "".join(out)
+
+
+def mask_numbers_in_text(text: str, own: str | None = None) -> str:
+    """`text` with every number of seven digits or more masked, however it is spelled.
+
+    Clients put numbers anywhere (a name, an "alt_phone", a note quoting another lead), so
+    every number is masked, not only the lead's own (`own`, E.164): over-masking a reference
+    number is a far smaller harm than showing a rep a number to dial. Masked text is returned
+    normalised; text without a number keeps its own spelling (joiners shape Indic names).
+    """
+    plain = normalize_text(text)
+    masked = plain
+    if own:
+        masked = _own_number_pattern(own).sub(mask_phone(own), masked)
+    masked = _MOBILE_LIKE.sub(lambda m: mask_phone("+91" + re.sub(r"\D", "", m[0])[-10:]), masked)
+    masked = _DIGIT_RUN.sub(lambda m: _run_masked(m[0]), masked)
+    return text if masked == plain else masked

@@ -1,14 +1,23 @@
 """Why a rep can no longer work a lead, in the rep's words.
 
 `call_place` refuses a lead with these sentences and the console explains an unavailable lead
-with the same ones before the rep tries, so both read one check and one table.
+with the same ones before the rep tries, so both read one check and one table. The reasons
+are for leads the rep knows (`rep_leads`); any other lead, whatever its state and whichever
+business it belongs to, is refused with `NOT_YOURS` alone, so a guessed id reveals nothing.
 """
 
 from datetime import datetime
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
 from leadline.accounts.models import User
+from leadline.campaigns.models import Campaign
 from leadline.core.errors import Conflict
 from leadline.leads.models import Lead
+
+from .models import CallAttempt
+
+NOT_YOURS = "This lead is not yours to call; take the next lead."
 
 UNAVAILABLE_MESSAGES = {
     "erased": "This lead was erased; nothing more can be done with it.",
@@ -34,3 +43,14 @@ def unavailable_kind(*, rep: User, lead: Lead | None, now: datetime) -> str | No
     if lead.leased_by_id != rep.pk or (lead.lease_expires_at or now) <= now:
         return "expired"
     return None
+
+
+def rep_leads(rep: User) -> QuerySet[Lead]:
+    """The leads a rep may hear about: held by them, called by them, or erased in one of
+    their campaigns (erasure clears the lease, so a lead erased while held is only known by
+    its campaign; its tombstone holds nothing personal). Always within the rep's business."""
+    called = CallAttempt.objects.filter(lead=OuterRef("pk"), rep=rep)
+    assigned = Campaign.reps.through.objects.filter(campaign=OuterRef("campaign"), user=rep)
+    return Lead.objects.filter(campaign__business=rep.business_id).filter(
+        Q(leased_by=rep) | Exists(called) | (Q(erased_at__isnull=False) & Exists(assigned))
+    )

@@ -6,25 +6,24 @@ from `lead_card` and `call_view`, small values without the phone number, so no t
 reach a lead's number by accident: the only phone text a rep ever sees is the masked form.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from leadline.accounts.models import Business, User
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.rules import window_open
 from leadline.core.errors import NotFound
-from leadline.core.phones import mask_phone
+from leadline.core.phones import mask_numbers_in_text, mask_phone
 from leadline.core.recordings import recording_url
 from leadline.leads.models import Lead
 
-from .availability import UNAVAILABLE_MESSAGES, unavailable_kind
+from .availability import UNAVAILABLE_MESSAGES, rep_leads, unavailable_kind
 from .models import CallAttempt
 
 # A rep's "today" when none of their campaigns says otherwise.
@@ -159,14 +158,7 @@ def rep_lead_get(*, rep: User, lead_pk: int) -> Lead:
     Erasure clears the lease, so a lead erased while held is only known by its campaign;
     its tombstone holds nothing personal, and the rep learns why it went away.
     """
-    called = CallAttempt.objects.filter(lead=OuterRef("pk"), rep=rep)
-    assigned = Campaign.reps.through.objects.filter(campaign=OuterRef("campaign"), user=rep)
-    lead = (
-        Lead.objects.select_related("campaign")
-        .filter(pk=lead_pk, campaign__business=rep.business_id)
-        .filter(Q(leased_by=rep) | Exists(called) | (Q(erased_at__isnull=False) & Exists(assigned)))
-        .first()
-    )
+    lead = rep_leads(rep).select_related("campaign").filter(pk=lead_pk).first()
     if lead is None:
         raise NotFound("No such lead of yours.")
     return lead
@@ -182,44 +174,19 @@ def _display_text(value: Any) -> str:
     return str(value)
 
 
-# Any Indian mobile number as people write it (+91/0 or not; spaces, dots, hyphens, brackets).
-_SEP = r"[\s\-.()/]*"
-_MOBILE_LIKE = re.compile(rf"(?:(?:\+|00)?\s*91{_SEP}|0{_SEP})?[6-9](?:{_SEP}\d){{9}}")
-
-
-def _own_number_pattern(e164: str | None) -> re.Pattern[str] | None:
-    """The lead's own number (landlines too) with the same freedom of spelling."""
-    if not e164:
-        return None
-    digits = _SEP.join(re.escape(d) for d in e164.removeprefix("+91"))
-    return re.compile(rf"(?:(?:\+|00)?\s*91{_SEP}|0{_SEP})?{digits}")
-
-
-def _phones_masked(text: str, own: re.Pattern[str] | None, masked: str) -> str:
-    """Mask phone numbers in free text a rep sees.
-
-    Clients put numbers anywhere (a name, an "alt_phone", a note quoting another lead), so
-    any mobile-like number is masked, not only the lead's own: over-masking a reference
-    number is a far smaller harm than showing a rep a number to dial.
-    """
-    if own is not None:
-        text = own.sub(masked, text)
-    return _MOBILE_LIKE.sub(lambda m: mask_phone("+91" + re.sub(r"\D", "", m[0])[-10:]), text)
-
-
 def lead_card(*, lead: Lead) -> LeadCard:
     """The lead as a rep sees it: name, masked number, the campaign's rep-visible fields."""
     custom = lead.custom_fields or {}
     visible = [key for key in (lead.campaign.rep_visible_fields or []) if key in custom]
-    masked = mask_phone(lead.phone_number)
-    own_number = _own_number_pattern(lead.phone_number)
+    own = lead.phone_number
     name = lead.contact_name or ("(erased)" if lead.erased_at else "(no name)")
     return LeadCard(
         pk=lead.pk,
-        contact_name=_phones_masked(name, own_number, masked),
-        masked_phone=masked,
+        # Free text is masked however its numbers are spelled (core.phones, core.text).
+        contact_name=mask_numbers_in_text(name, own),
+        masked_phone=mask_phone(own),
         fields=[
-            (key.replace("_", " "), _phones_masked(_display_text(custom[key]), own_number, masked))
+            (key.replace("_", " "), mask_numbers_in_text(_display_text(custom[key]), own))
             for key in visible
         ],
         campaign_name=lead.campaign.name,

@@ -1,6 +1,7 @@
 """Operator console for webhooks: endpoints (never their secrets), deliveries and events."""
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,6 +13,7 @@ from django.utils.html import format_html
 from leadline.campaigns.models import Campaign
 from leadline.core.admin_helpers import ReadOnlyAdmin, count_of
 from leadline.core.errors import ApiError
+from leadline.core.phones import mask_own_number, mask_phone
 
 from .models import SUBSCRIBABLE_TYPES, Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from .services import delivery_redeliver, endpoint_disable, endpoint_enable, endpoint_update
@@ -266,10 +268,38 @@ class DeliveryInline(admin.TabularInline):
         return False
 
 
+def _phone_numbers(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        found = {value["phone_number"]} if isinstance(value.get("phone_number"), str) else set()
+        return found.union(*(_phone_numbers(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_phone_numbers(v) for v in value))
+    return set()
+
+
+def _payload_masked(value: Any, numbers: set[str]) -> Any:
+    """The payload with its leads' numbers masked: as `phone_number` and wherever else the
+    same number was written (a name, a custom field), in any spelling."""
+    if isinstance(value, dict):
+        return {
+            key: mask_phone(item)
+            if key == "phone_number" and isinstance(item, str) and item
+            else _payload_masked(item, numbers)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_payload_masked(item, numbers) for item in value]
+    if isinstance(value, str):
+        for number in numbers:
+            value = mask_own_number(value, number)
+    return value
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
-    """The outbox, read-only. The payload is the lead's GET item (personal data included):
-    operators run the platform and need to see what was sent. No secret is in it."""
+    """The outbox, read-only. The payload is the lead's GET item: operators run the platform
+    and need to see what was sent, but the lead's number is masked here as the lead admin
+    hides it (a number is not needed to debug a delivery). No secret is in it."""
 
     list_display = ("pk", "type", "business", "campaign", "deliveries_count", "created_at")
     list_filter = ("type", "business", "created_at")
@@ -291,6 +321,7 @@ class EventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     def deliveries_count(self, obj):
         return obj.deliveries_count
 
-    @admin.display(description="payload")
+    @admin.display(description="payload (phone numbers masked)")
     def payload_pretty(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
+        masked = _payload_masked(obj.payload, _phone_numbers(obj.payload))
+        return format_html("<pre>{}</pre>", json.dumps(masked, indent=2, ensure_ascii=False))

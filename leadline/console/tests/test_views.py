@@ -194,7 +194,8 @@ def test_someone_elses_lead_is_not_found(rep_client, rep, make_leads, open_campa
         assert response.status_code == 404
         assert "No such lead of yours." in text(response)
     response = rep_client.post(reverse("console:call", args=[lead.pk]), follow=True)
-    assert "Your hold on this lead expired" in text(response)
+    # Not "your hold expired": the rep never held it, and its state is not theirs to learn.
+    assert "This lead is not yours to call; take the next lead." in text(response)
     assert not CallAttempt.objects.exists()
     # Ids beyond 64 bits never reach the database.
     assert rep_client.get("/console/leads/99999999999999999999999/").status_code == 404

@@ -3,7 +3,13 @@ import random
 import phonenumbers
 import pytest
 
-from leadline.core.phones import mask_phone, normalize_indian_phone, normalize_indian_phone_slow
+from leadline.core.phones import (
+    mask_numbers_in_text,
+    mask_own_number,
+    mask_phone,
+    normalize_indian_phone,
+    normalize_indian_phone_slow,
+)
 
 
 @pytest.mark.parametrize(
@@ -93,3 +99,45 @@ def test_mask_hides_the_middle_digits():
     masked = mask_phone("+919876543210")
     assert masked == "+91 98XXX XXX10"
     assert "76543" not in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "98765\u201343210",  # en dash
+        "98765\u201443210",  # em dash
+        "98765_43210",
+        "98,765,43,210",
+        "98765:43210",
+        "98765 - 43210",
+        "98765\u200b43\u200d210",
+        "9\u00ad8765\ufeff43210",
+        "\u096f\u096e\u096d\u096c\u096b\u096a\u0969\u0968\u0967\u0966",  # Devanagari
+        "\uff0b\uff19\uff11 \uff19\uff18\uff17\uff16\uff15\uff14\uff13\uff12\uff11\uff10",
+        "98.765.432.10",
+        "98765/43210",
+    ],
+)
+def test_numbers_in_text_are_masked_however_spelled(text):
+    masked = mask_numbers_in_text(f"call {text} today")
+    assert masked == "call +91 98XXX XXX10 today"
+
+
+def test_any_run_of_seven_digits_is_masked_and_shorter_ones_stay():
+    assert mask_numbers_in_text("ext 4455667") == "ext XXXXX67"
+    assert mask_numbers_in_text("+44 20 7946 0958") == "+XX XX XXXX XX58"
+    assert mask_numbers_in_text("flat 12, block 3456") == "flat 12, block 3456"
+    assert mask_numbers_in_text("Policy 123456") == "Policy 123456"
+
+
+def test_the_lead_s_own_number_is_masked_however_far_apart_its_digits_are():
+    own = "+912223456789"
+    assert mask_numbers_in_text("0 22 - - 2345 -- 6789", own) == "+91 22XXX XXX89"
+    assert mask_numbers_in_text("22 ... 234 ... 56789", own) == "+91 22XXX XXX89"
+
+
+def test_mask_own_number_touches_that_number_only():
+    text = "Meera (098765\u201300001) on 2026-12-06, ref 7788990011"
+    masked = mask_own_number(text, "+919876500001")
+    assert masked == "Meera (+91 98XXX XXX01) on 2026-12-06, ref 7788990011"
+    assert mask_own_number("no number here \u200b", "+919876500001") == "no number here \u200b"

@@ -10,17 +10,26 @@ from leadline.core import recordings
 from leadline.core.errors import BadRequest, Conflict
 from leadline.leads.models import Lead
 
-from ..availability import UNAVAILABLE_MESSAGES, LeadUnavailable, unavailable_kind
+from ..availability import (
+    NOT_YOURS,
+    UNAVAILABLE_MESSAGES,
+    LeadUnavailable,
+    rep_leads,
+    unavailable_kind,
+)
 from ..models import CallAttempt
 from ..telephony import get_provider
 
 
 def _held_lead_for_update(rep: User, lead_pk: int, now: datetime) -> Lead:
-    lead = Lead.objects.select_for_update().select_related("campaign").filter(pk=lead_pk).first()
+    lead = rep_leads(rep).select_for_update().select_related("campaign").filter(pk=lead_pk).first()
+    if lead is None:
+        # Another rep's or business's lead, or none: one answer for all, so a guessed id
+        # tells nothing of whether that lead exists or was disabled, processed or erased.
+        raise LeadUnavailable(NOT_YOURS)
     kind = unavailable_kind(rep=rep, lead=lead, now=now)
     if kind is not None:
         raise LeadUnavailable(UNAVAILABLE_MESSAGES[kind])
-    assert lead is not None  # unavailable_kind calls a missing lead "erased"
     return lead
 
 

@@ -1,0 +1,76 @@
+"""The event admin shows payloads with the lead's number masked, as the lead admin hides it."""
+
+import html
+import re
+import unicodedata
+
+import pytest
+from django.utils import timezone
+
+from leadline.accounts.models import User
+from leadline.leads.models import Lead
+from leadline.webhooks.models import Event
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = "+919876500001"
+# The national digits with anything but letters and digits between them.
+SCAN = re.compile(r"[\W_]*".join("9876500001"))
+
+
+def shown(page: bytes) -> str:
+    """The page as read: entities decoded, NFKC, ASCII digits, no invisible characters."""
+    text = unicodedata.normalize("NFKC", html.unescape(page.decode()))
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return "".join(str(unicodedata.decimal(c, "")) or c for c in text)
+
+
+@pytest.fixture
+def operator(client, db):
+    user = User.objects.create_superuser("ops", "ops@example.com", "pw", role=User.Role.OPERATOR)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def event(campaign):
+    now = timezone.now()
+    lead = Lead.objects.create(
+        campaign=campaign,
+        lead_id="evt-lead",
+        phone_number=NUMBER,
+        contact_name="Meera",
+        created_at=now,
+        updated_at=now,
+    )
+    return Event.objects.create(
+        business=campaign.business,
+        campaign=campaign,
+        lead=lead,
+        type=Event.Type.LEAD_PROCESSED,
+        payload={
+            "lead_id": "evt-lead",
+            "phone_number": NUMBER,
+            "contact_name": "Meera (98765\u2013 00001)",
+            "custom_fields": {"alt": ["home", "0 98765-00001"], "policy": "POL-7788990011"},
+            "processed_at": "2026-12-06T02:50:14Z",
+        },
+    )
+
+
+def test_event_pages_mask_the_lead_s_number(client, operator, event):
+    pages = {
+        "list": client.get("/admin/webhooks/event/"),
+        "search": client.get("/admin/webhooks/event/", {"q": event.campaign.public_id}),
+        "filtered": client.get("/admin/webhooks/event/", {"type__exact": "lead.processed"}),
+        "change": client.get(f"/admin/webhooks/event/{event.pk}/change/"),
+    }
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        assert not SCAN.findall(shown(response.content)), name
+    change = shown(pages["change"].content)
+    # The payload is still there for operators, with only the number masked.
+    assert '"phone_number": "+91 98XXX XXX01"' in change
+    assert "Meera (+91 98XXX XXX01)" in change
+    assert "POL-7788990011" in change and "2026-12-06T02:50:14Z" in change
+    assert f"/admin/webhooks/event/{event.pk}/change/" in shown(pages["list"].content)
