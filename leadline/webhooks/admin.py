@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from leadline.campaigns.models import Campaign
 from leadline.core.admin_helpers import ReadOnlyAdmin, count_of
 from leadline.core.errors import ApiError
-from leadline.core.phones import mask_own_number, mask_phone
+from leadline.core.phones import mask_numbers_in_text, mask_own_number, mask_phone
 
 from .models import SUBSCRIBABLE_TYPES, Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from .services import delivery_redeliver, endpoint_disable, endpoint_enable, endpoint_update
@@ -153,7 +153,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ("attempted_at", "status_code", "latency_ms", "error", "response_excerpt")
+    fields = ("attempted_at", "status_code", "latency_ms", "error", "response_masked")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -161,6 +161,11 @@ class DeliveryAttemptInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="response excerpt")
+    def response_masked(self, obj: DeliveryAttempt) -> str:
+        # A receiver may echo the payload back: its numbers stay masked here as everywhere.
+        return mask_numbers_in_text(obj.response_excerpt)
 
 
 class EventTypeFilter(admin.SimpleListFilter):

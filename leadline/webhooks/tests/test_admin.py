@@ -74,3 +74,30 @@ def test_event_pages_mask_the_lead_s_number(client, operator, event):
     assert "Meera (+91 98XXX XXX01)" in change
     assert "POL-7788990011" in change and "2026-12-06T02:50:14Z" in change
     assert f"/admin/webhooks/event/{event.pk}/change/" in shown(pages["list"].content)
+
+
+def test_delivery_page_masks_numbers_a_receiver_echoed(client, operator, campaign, settings):
+    from leadline.webhooks import services as webhook_services
+    from leadline.webhooks.models import Delivery, DeliveryAttempt, Event
+
+    settings.LEADLINE_WEBHOOK_ALLOW_PRIVATE = True  # no DNS here; the URL is never called
+    endpoint = webhook_services.endpoint_create(
+        business=campaign.business, url="https://127.0.0.1:9/echo", campaign=campaign
+    ).endpoint
+    event = Event.objects.create(
+        business=campaign.business, campaign=campaign, type="lead.processed", payload={}
+    )
+    delivery = Delivery.objects.create(
+        event=event, endpoint=endpoint, next_attempt_at=timezone.now()
+    )
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        attempted_at=timezone.now(),
+        status_code=200,
+        latency_ms=3,
+        response_excerpt='{"echo": {"phone_number": "+919812345610"}}',
+    )
+    response = client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/")
+    assert response.status_code == 200
+    page = shown(response.content)
+    assert "9812345610" not in page and "XXX" in page
