@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every response (the API gateway's own 403/429 too) carries the policy.
+    "leadline.core.middleware.ContentSecurityPolicyMiddleware",
     "leadline.accounts.middleware.ApiGatewayMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -203,6 +205,18 @@ if os.environ.get("LEADLINE_SIMULATOR_ANSWER"):
 LEADLINE_PUBLIC_URL = os.environ.get("LEADLINE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # A recording URL stays valid for between this and twice this long after it is handed out.
 LEADLINE_RECORDING_URL_TTL_SECONDS = 7 * 24 * 3600
+
+# Content-Security-Policy (leadline.core.middleware): pages load scripts, styles, images and
+# fonts from this origin only, with no inline script or style, are never framed, and post
+# forms only here. Recordings play from LEADLINE_PUBLIC_URL, which may be another origin than
+# the one a page was reached by.
+_public_origin = "/".join(LEADLINE_PUBLIC_URL.split("/")[:3])
+_CSP_COMMON = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+LEADLINE_CSP = os.environ.get(
+    "LEADLINE_CSP", f"default-src 'self'; media-src 'self' {_public_origin}; {_CSP_COMMON}"
+)
+# Swagger UI (Ninja's self-hosted copy) draws its icons from data: URIs.
+LEADLINE_CSP_PATHS = {"/api/v4/docs": f"default-src 'self'; img-src 'self' data:; {_CSP_COMMON}"}
 
 # Webhooks: key for encrypting signing secrets at rest (defaults to SECRET_KEY), whether
 # endpoints may point at loopback/private addresses (unsafe in production: SSRF), timeout,
