@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("LEADLINE_VAR_DIR", BASE_DIR / "var"))
@@ -217,6 +218,20 @@ LEADLINE_CSP = os.environ.get(
 )
 # Swagger UI (Ninja's self-hosted copy) draws its icons from data: URIs.
 LEADLINE_CSP_PATHS = {"/api/v4/docs": f"default-src 'self'; img-src 'self' data:; {_CSP_COMMON}"}
+
+# Dashboard, console and admin sessions: a working day, not Django's two weeks, so a
+# forgotten signed-in browser is not a standing door to personal data. The age counts from
+# sign-in (not renewed by activity). The cookie is never readable by scripts nor sent on
+# cross-site subrequests or posts.
+SESSION_COOKIE_AGE = int(os.environ.get("LEADLINE_SESSION_SECONDS", 8 * 3600))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("LEADLINE_SESSION_EXPIRE_AT_BROWSER_CLOSE")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Where the Django admin lives (config/urls.py); moving it off /admin/ spares it the bots
+# that probe that path. Always one trailing slash, no leading one.
+LEADLINE_ADMIN_PATH = os.environ.get("LEADLINE_ADMIN_PATH", "admin/").strip("/") + "/"
+if LEADLINE_ADMIN_PATH == "/":
+    raise ImproperlyConfigured("LEADLINE_ADMIN_PATH must name a path, such as ops-7f3k/")
 
 # Webhooks: key for encrypting signing secrets at rest (defaults to SECRET_KEY), whether
 # endpoints may point at loopback/private addresses (unsafe in production: SSRF), timeout,
