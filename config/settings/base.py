@@ -22,6 +22,9 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 SECRET_KEY = os.environ.get("LEADLINE_SECRET_KEY", "")
+# Previous secret keys, comma-separated, while rotating: sessions and signed recording links
+# made with them stay valid; everything new is signed with SECRET_KEY.
+SECRET_KEY_FALLBACKS = env_list("LEADLINE_SECRET_KEY_FALLBACKS", "")
 DEBUG = env_bool("LEADLINE_DEBUG")
 ALLOWED_HOSTS = env_list("LEADLINE_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 USE_X_FORWARDED_HOST = env_bool("LEADLINE_USE_X_FORWARDED_HOST")
