@@ -236,10 +236,13 @@ LEADLINE_ADMIN_PATH = os.environ.get("LEADLINE_ADMIN_PATH", "admin/").strip("/")
 if LEADLINE_ADMIN_PATH == "/":
     raise ImproperlyConfigured("LEADLINE_ADMIN_PATH must name a path, such as ops-7f3k/")
 
-# Webhooks: key for encrypting signing secrets at rest (defaults to SECRET_KEY), whether
+# Webhooks: key for encrypting signing secrets at rest (SECRET_KEY outside production), whether
 # endpoints may point at loopback/private addresses (unsafe in production: SSRF), timeout,
 # and a factor compressing the retry schedule (tests).
 LEADLINE_ENCRYPTION_KEY = os.environ.get("LEADLINE_ENCRYPTION_KEY", "")
+# Previous encryption keys, comma-separated: they still decrypt (new secrets use the current
+# key) until `leadline rotate_keys` has re-encrypted every stored secret.
+LEADLINE_ENCRYPTION_KEY_FALLBACKS = env_list("LEADLINE_ENCRYPTION_KEY_FALLBACKS", "")
 LEADLINE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADLINE_WEBHOOK_ALLOW_PRIVATE")
 LEADLINE_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LEADLINE_WEBHOOK_TIMEOUT", "15"))
 LEADLINE_WEBHOOK_SCHEDULE_SCALE = float(os.environ.get("LEADLINE_WEBHOOK_SCHEDULE_SCALE", "1"))
