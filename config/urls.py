@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -9,7 +10,8 @@ from .api import api
 urlpatterns = [
     path("healthz", views.healthz),
     path("readyz", views.readyz),
-    path("admin/", admin.site.urls),
+    # LEADLINE_ADMIN_PATH (default admin/); link to it with reverse("admin:index").
+    path(settings.LEADLINE_ADMIN_PATH, admin.site.urls),
     path("api/v4/", api.urls),
     path("recordings/<uuid:reference>/", dialer_views.recording, name="recording"),
     path("console/", include("leadline.console.urls")),

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("LEADLINE_VAR_DIR", BASE_DIR / "var"))
@@ -21,6 +22,9 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 SECRET_KEY = os.environ.get("LEADLINE_SECRET_KEY", "")
+# Previous secret keys, comma-separated, while rotating: sessions and signed recording links
+# made with them stay valid; everything new is signed with SECRET_KEY.
+SECRET_KEY_FALLBACKS = env_list("LEADLINE_SECRET_KEY_FALLBACKS", "")
 DEBUG = env_bool("LEADLINE_DEBUG")
 ALLOWED_HOSTS = env_list("LEADLINE_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 USE_X_FORWARDED_HOST = env_bool("LEADLINE_USE_X_FORWARDED_HOST")
@@ -49,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every response (the API gateway's own 403/429 too) carries the policy.
+    "leadline.core.middleware.ContentSecurityPolicyMiddleware",
     "leadline.accounts.middleware.ApiGatewayMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -234,10 +240,39 @@ LEADLINE_PUBLIC_URL = os.environ.get("LEADLINE_PUBLIC_URL", "http://127.0.0.1:80
 # A recording URL stays valid for between this and twice this long after it is handed out.
 LEADLINE_RECORDING_URL_TTL_SECONDS = 7 * 24 * 3600
 
-# Webhooks: key for encrypting signing secrets at rest (defaults to SECRET_KEY), whether
+# Content-Security-Policy (leadline.core.middleware): pages load scripts, styles, images and
+# fonts from this origin only, with no inline script or style, are never framed, and post
+# forms only here. Recordings play from LEADLINE_PUBLIC_URL, which may be another origin than
+# the one a page was reached by.
+_public_origin = "/".join(LEADLINE_PUBLIC_URL.split("/")[:3])
+_CSP_COMMON = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+LEADLINE_CSP = os.environ.get(
+    "LEADLINE_CSP", f"default-src 'self'; media-src 'self' {_public_origin}; {_CSP_COMMON}"
+)
+# Swagger UI (Ninja's self-hosted copy) draws its icons from data: URIs.
+LEADLINE_CSP_PATHS = {"/api/v4/docs": f"default-src 'self'; img-src 'self' data:; {_CSP_COMMON}"}
+
+# Dashboard, console and admin sessions: a working day, not Django's two weeks, so a
+# forgotten signed-in browser is not a standing door to personal data. The age counts from
+# sign-in (not renewed by activity). The cookie is never readable by scripts nor sent on
+# cross-site subrequests or posts.
+SESSION_COOKIE_AGE = int(os.environ.get("LEADLINE_SESSION_SECONDS", 8 * 3600))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("LEADLINE_SESSION_EXPIRE_AT_BROWSER_CLOSE")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Where the Django admin lives (config/urls.py); moving it off /admin/ spares it the bots
+# that probe that path. Always one trailing slash, no leading one.
+LEADLINE_ADMIN_PATH = os.environ.get("LEADLINE_ADMIN_PATH", "admin/").strip("/") + "/"
+if LEADLINE_ADMIN_PATH == "/":
+    raise ImproperlyConfigured("LEADLINE_ADMIN_PATH must name a path, such as ops-7f3k/")
+
+# Webhooks: key for encrypting signing secrets at rest (SECRET_KEY outside production), whether
 # endpoints may point at loopback/private addresses (unsafe in production: SSRF), timeout,
 # and a factor compressing the retry schedule (tests).
 LEADLINE_ENCRYPTION_KEY = os.environ.get("LEADLINE_ENCRYPTION_KEY", "")
+# Previous encryption keys, comma-separated: they still decrypt (new secrets use the current
+# key) until `leadline rotate_keys` has re-encrypted every stored secret.
+LEADLINE_ENCRYPTION_KEY_FALLBACKS = env_list("LEADLINE_ENCRYPTION_KEY_FALLBACKS", "")
 LEADLINE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADLINE_WEBHOOK_ALLOW_PRIVATE")
 LEADLINE_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LEADLINE_WEBHOOK_TIMEOUT", "15"))
 LEADLINE_WEBHOOK_SCHEDULE_SCALE = float(os.environ.get("LEADLINE_WEBHOOK_SCHEDULE_SCALE", "1"))

@@ -7,6 +7,7 @@ URL for a while, which keeps a webhook payload identical to the GET item that fo
 and every URL handed out stays valid for at least half the TTL.
 """
 
+import functools
 import math
 import re
 import time
@@ -15,12 +16,11 @@ from datetime import datetime
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.signing import Signer
+from django.core.signing import BadSignature, Signer
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.utils.crypto import constant_time_compare
 
-_signer = Signer(salt="leadline.recording")
+_SALT = "leadline.recording"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -36,8 +36,19 @@ def recording_delete(path: str) -> None:
         default_storage.delete(path)
 
 
+@functools.lru_cache(maxsize=4)
+def _signer_for(key: str, fallback_keys: tuple[str, ...]) -> Signer:
+    return Signer(key=key, fallback_keys=list(fallback_keys), salt=_SALT)
+
+
+def _signer() -> Signer:
+    """Signs with SECRET_KEY and accepts SECRET_KEY_FALLBACKS too, so links handed out before
+    a key rotation keep working until they expire (read per call: settings may change)."""
+    return _signer_for(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
 def _signature(reference: str, expires: int) -> str:
-    return _signer.signature(f"{reference}:{expires}")
+    return _signer().signature(f"{reference}:{expires}")
 
 
 def recording_url(
@@ -60,7 +71,12 @@ def recording_url(
 def recording_url_valid(reference: str, expires: str, signature: str) -> bool:
     if not expires.isdigit() or int(expires) < time.time():
         return False
-    return constant_time_compare(signature, _signature(reference, int(expires)))
+    try:
+        # Signer.unsign checks the current key, then each fallback, in constant time.
+        _signer().unsign(f"{reference}:{int(expires)}:{signature}")
+    except BadSignature:
+        return False
+    return True
 
 
 def serve(request: HttpRequest, path: str) -> HttpResponseBase:
@@ -68,7 +84,8 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     if not default_storage.exists(path):
         raise Http404
     size = default_storage.size(path)
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
+    # Never cached, not even by the browser: once a lead is erased its audio must be gone.
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
     match = _RANGE.match(request.headers.get("Range", "").strip())
     response: HttpResponseBase
     if not match or match.groups() == ("", ""):

@@ -1,0 +1,38 @@
+"""Moving stored webhook secrets onto the current encryption key (after a key rotation)."""
+
+from leadline.core import crypto
+from leadline.webhooks.models import WebhookEndpoint
+
+
+def endpoint_secrets_reencrypt() -> int:
+    """Re-encrypt every endpoint's secret (and previous secret) under the current key and
+    return how many endpoints were rewritten.
+
+    Raises ValueError if a secret decrypts with no configured key (nothing of that endpoint is
+    written). Each row is a compare-and-swap on the ciphertexts it read, retried on a fresh
+    read when a dashboard rotation changed them meanwhile (a rotation may move an old-key
+    ciphertext into the previous secret), so no transaction spans the table and running it
+    twice is harmless.
+    """
+    rewritten = 0
+    pks = list(WebhookEndpoint.objects.order_by("pk").values_list("pk", flat=True))
+    for pk in pks:
+        while True:
+            row = (
+                WebhookEndpoint.objects.filter(pk=pk)
+                .values_list("secret_encrypted", "previous_secret_encrypted")
+                .first()
+            )
+            if row is None:  # deleted meanwhile
+                break
+            secret, previous = row
+            updated = WebhookEndpoint.objects.filter(
+                pk=pk, secret_encrypted=secret, previous_secret_encrypted=previous
+            ).update(
+                secret_encrypted=crypto.reencrypt(secret),
+                previous_secret_encrypted=crypto.reencrypt(previous) if previous else "",
+            )
+            if updated:
+                rewritten += 1
+                break
+    return rewritten
