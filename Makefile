@@ -3,15 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements.lock
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench venv clean
+.PHONY: run test lint audit lock bench venv clean
 
-$(STAMP): pyproject.toml
+# Everything comes from requirements.lock, hash-checked, pip and setuptools included: the venv's
+# bundled pip (from CPython's ensurepip, no download) installs only hash-pinned files, upgrading
+# itself to the locked pip on the way. The project goes in without dependencies and without a build
+# env, so the locked setuptools builds it and nothing unhashed is fetched.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -34,6 +39,24 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Audits exactly the locked versions against PyPI's advisory data. --strict fails the run when a
+# package cannot be audited (service unreachable, version unknown) instead of skipping it.
+AUDIT := $(BIN)/pip-audit --requirement $(LOCK) --require-hashes --disable-pip --strict \
+	--vulnerability-service pypi --progress-spinner off
+audit: $(STAMP)
+	$(AUDIT)
+
+# Regenerates requirements.lock from pyproject.toml (runtime + dev, Python 3.11, with hashes of
+# every file PyPI has for each pin, so the other platforms' wheels are covered). Keeps the current
+# pins where they still fit; `make lock UPGRADE=1` moves everything to the newest allowed.
+# The machine's pip config (local mirrors, find-links, constraints) is left out: PyPI only.
+lock:
+	test -x $(BIN)/pip-compile || $(MAKE) venv
+	env -u PIP_FIND_LINKS -u PIP_CONSTRAINT -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL \
+		PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock" \
+		$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
+		--no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade) -o $(LOCK) pyproject.toml
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
