@@ -374,3 +374,48 @@ def test_formula_cells_are_neutralised_in_the_problem_report_and_the_export(
     (item,) = api.get(f"/api/v4/leads/responses/{campaign.public_id}/").json()["results"]
     assert (item["lead_id"], item["city"]) == ("@SUM(A1)", "-2+3")
     assert item["contact_name"] == '=HYPERLINK("http://evil.example")'
+
+
+def test_one_file_per_upload(staff_client, campaign):
+    two = [csv_upload(GOOD, "a.csv"), csv_upload(GOOD, "b.csv")]
+    response = staff_client.post(upload_url(campaign), {"file": two})
+    assert response.status_code == 400
+    assert "Upload one CSV file at a time." in response.content.decode()
+    response = staff_client.post(
+        upload_url(campaign), {"file": csv_upload(GOOD), "extra": csv_upload(GOOD, "c.csv")}
+    )
+    assert response.status_code == 400
+    assert "Upload one CSV file at a time." in response.content.decode()
+    assert not LeadImport.objects.exists()
+
+
+def test_the_size_limit_counts_every_file_of_the_request(staff_client, campaign, settings):
+    settings.LEADLINE_IMPORT_MAX_BYTES = len(GOOD) + 10  # each file fits, both do not
+    two = [csv_upload(GOOD, "a.csv"), csv_upload(GOOD, "b.csv")]
+    response = staff_client.post(upload_url(campaign), {"file": two})
+    assert response.status_code == 413 and "larger than" in response.content.decode()
+    assert not LeadImport.objects.exists()
+
+
+class _Unreadable:
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+def test_a_declared_size_over_the_limit_is_refused_before_reading(staff_client, campaign, settings):
+    settings.LEADLINE_IMPORT_MAX_BYTES = 1024 * 1024
+    response = staff_client.post(
+        upload_url(campaign),
+        data={"file": csv_upload(GOOD)},
+        CONTENT_LENGTH=str(2 * 1024 * 1024),
+        **{"wsgi.input": _Unreadable()},
+    )
+    assert response.status_code == 413
+    assert "larger than 1 MB" in response.content.decode()
+    assert not LeadImport.objects.exists()
+    # A body within the limit is read as before.
+    assert post_file(staff_client, campaign, GOOD).status_code == 302

@@ -89,24 +89,56 @@ def _upload_page(
         return render(request, "dashboard/transfers/upload.html", context, status=status)
 
 
+# Room for the multipart framing and the form's other fields (the CSRF token) beside the file.
+_FORM_OVERHEAD_BYTES = 64 * 1024
+
+
 class _SizeLimitHandler(FileUploadHandler):
-    """First upload handler: stops storing an upload beyond the import limit, instead of
-    spooling a file of any size to a temporary file before the view can say no."""
+    """First upload handler: stops storing uploads beyond the import limit, instead of
+    spooling files of any size to temporary files before the view can say no. It counts
+    every file of the request together: the limit is per request, not per file."""
 
     def __init__(self, request: HttpRequest, limit: int):
         super().__init__(request)
         self.limit = limit
         self.exceeded = False
+        self._done = 0  # bytes of the request's earlier files
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        if start + len(raw_data) > self.limit:
+        if self._done + start + len(raw_data) > self.limit:
             self.exceeded = True
             # The rest of the body is read and dropped, so the browser still gets our answer.
             raise StopUpload(connection_reset=False)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
+        self._done += file_size
         return None
+
+
+def _declared_too_large(request: HttpRequest) -> bool:
+    # Checked before any of the body is read: a declared size over the limit is refused
+    # at once (Django reads a missing or malformed Content-Length as 0).
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.LEADLINE_IMPORT_MAX_BYTES + _FORM_OVERHEAD_BYTES
+
+
+def _form_error(message: str) -> UploadForm:
+    """An upload form carrying only `message` (not "choose a file")."""
+    form = UploadForm(data={})
+    form.full_clean()
+    form.errors.clear()
+    form.add_error(None, message)
+    return form
+
+
+def _too_large(request: BusinessRequest, campaign: Campaign) -> HttpResponse:
+    limit_mb = settings.LEADLINE_IMPORT_MAX_BYTES // (1024 * 1024)
+    form = _form_error(f"The file is larger than {limit_mb} MB; split it.")
+    return _upload_page(request, campaign, form=form, status=413)
 
 
 @csrf_exempt  # checked by csrf_protect below, once our upload handler is in place
@@ -116,26 +148,28 @@ def lead_upload(request: BusinessRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     if request.method != "POST":
         return _upload_page(request, campaign)
+    if _declared_too_large(request):
+        return _too_large(request, campaign)
     limiter = _SizeLimitHandler(request, settings.LEADLINE_IMPORT_MAX_BYTES)
     request.upload_handlers.insert(0, limiter)
     try:
         request.POST  # noqa: B018 - parse here, with the limiter, to answer a broken body
     except MultiPartParserError:
-        form = UploadForm(data={})
-        form.full_clean()
-        form.errors.clear()  # not "choose a file": the body itself was unreadable
-        form.add_error(None, "The upload was not a valid form submission; try again.")
+        form = _form_error("The upload was not a valid form submission; try again.")
         return _upload_page(request, campaign, form=form, status=400)
     return _upload_post(request, campaign, limiter)
 
 
 @csrf_protect
 def _upload_post(request: BusinessRequest, campaign: Campaign, limiter: _SizeLimitHandler):
-    form = UploadForm(request.POST, request.FILES)
     if limiter.exceeded:
-        limit_mb = settings.LEADLINE_IMPORT_MAX_BYTES // (1024 * 1024)
-        form.add_error(None, f"The file is larger than {limit_mb} MB; split it.")
-        return _upload_page(request, campaign, form=form, status=413)
+        return _too_large(request, campaign)
+    files = [upload for name in request.FILES for upload in request.FILES.getlist(name)]
+    if len(files) > 1:
+        # One import per request: the limits (size, rows, active imports) are per import.
+        form = _form_error("Upload one CSV file at a time.")
+        return _upload_page(request, campaign, form=form, status=400)
+    form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _upload_page(request, campaign, form=form, status=400)
     user = request.user
