@@ -211,3 +211,9 @@ LEADLINE_ENCRYPTION_KEY = os.environ.get("LEADLINE_ENCRYPTION_KEY", "")
 LEADLINE_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADLINE_WEBHOOK_ALLOW_PRIVATE")
 LEADLINE_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("LEADLINE_WEBHOOK_TIMEOUT", "15"))
 LEADLINE_WEBHOOK_SCHEDULE_SCALE = float(os.environ.get("LEADLINE_WEBHOOK_SCHEDULE_SCALE", "1"))
+
+# Dashboard CSV exports (leads.export_runs): one running export per business; exports started
+# per business per minute (the shared rate limiter's one-minute windows); a run whose stream
+# stops renewing it for this long (a crashed process) no longer blocks the next export.
+LEADLINE_EXPORTS_PER_MINUTE = int(os.environ.get("LEADLINE_EXPORTS_PER_MINUTE", "3"))
+LEADLINE_EXPORT_RUN_LEASE_SECONDS = int(os.environ.get("LEADLINE_EXPORT_RUN_LEASE_SECONDS", "120"))

@@ -30,6 +30,12 @@ def _media(media):
     return media
 
 
+@pytest.fixture(autouse=True)
+def _exports_per_minute(settings):
+    """Several exports per test; the limit itself is tested in test_export_runs."""
+    settings.LEADLINE_EXPORTS_PER_MINUTE = 1000
+
+
 @pytest.fixture
 def work(django_capture_on_commit_callbacks):
     """One pass of the worker's import loop (bounded), with on-commit hooks run."""

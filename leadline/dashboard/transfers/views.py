@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leadline.accounts import ratelimit
 from leadline.accounts.http import BusinessRequest
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign
@@ -31,7 +32,7 @@ from leadline.core.errors import ApiError
 from leadline.core.htmx import is_htmx
 from leadline.dashboard.auth import client_required
 from leadline.dashboard.errors import found, service_messages
-from leadline.leads import exports, imports
+from leadline.leads import export_runs, exports, imports
 from leadline.leads.models import LeadImport
 from leadline.leads.selectors import ResultsQuery
 
@@ -247,6 +248,35 @@ def lead_import_problems(request: BusinessRequest, campaign_id: str, import_id: 
     )
 
 
+def _export_refused(
+    request: BusinessRequest, campaign: Campaign, form: ExportForm, message: str, status: int
+) -> HttpResponse:
+    if not form.is_bound:  # a form error needs a bound form: the defaults, as sent
+        form = ExportForm(data={})
+        form.full_clean()
+    form.add_error(None, message)
+    return _upload_page(request, campaign, export_form=form, status=status)
+
+
+def _export_allowed(request: BusinessRequest, campaign: Campaign, form: ExportForm):
+    """None when this business may start an export now, else the page saying why not.
+
+    Every export holds a thread and a cursor while the client reads: exports started per
+    minute are limited, and one runs at a time per business (across processes).
+    """
+    limit = ratelimit.hit(
+        key=f"export:{request.business.pk}",
+        limit=settings.LEADLINE_EXPORTS_PER_MINUTE,
+        policy="exports",
+    )
+    if not limit.allowed:
+        message = "Too many exports started in the last minute; try again in a minute."
+        response = _export_refused(request, campaign, form, message, 429)
+        response["Retry-After"] = str(limit.reset_seconds)
+        return response
+    return None
+
+
 @client_required
 @require_GET
 def results_export(request: BusinessRequest, campaign_id: str):
@@ -258,16 +288,31 @@ def results_export(request: BusinessRequest, campaign_id: str):
         valid = form.is_valid() if form.is_bound else True
     if not valid:
         return _upload_page(request, campaign, export_form=form, status=400)
+    refused = _export_allowed(request, campaign, form)
+    if refused is not None:
+        return refused
+    run = export_runs.export_run_start(business=request.business, campaign=campaign)
+    if run is None:
+        message = (
+            "An export is already running for your business; wait for its download to "
+            "finish, then try again."
+        )
+        return _export_refused(request, campaign, form, message, 409)
     data = form.cleaned_data if form.is_bound else {}
     query = ResultsQuery(
         processed_after=data.get("processed_from"),
         processed_before=data.get("processed_to"),
     )
-    layout = exports.export_layout(
-        campaign=campaign, query=query, as_json=data.get("custom_fields") == "json"
-    )
+    try:
+        layout = exports.export_layout(
+            campaign=campaign, query=query, as_json=data.get("custom_fields") == "json"
+        )
+    except BaseException:
+        export_runs.export_run_finish(run=run)
+        raise
     today = datetime.now(zone).strftime("%Y%m%d")
+    pieces = exports.results_csv(campaign=campaign, query=query, layout=layout)
     return _csv_response(
-        exports.results_csv(campaign=campaign, query=query, layout=layout),
+        export_runs.ExportStream(pieces, run),
         f"leadline-results-{campaign.public_id}-{today}.csv",
     )
