@@ -27,7 +27,7 @@ chunked fetches on SQLite) and are written as they arrive, so a million-lead exp
 holds more than a chunk.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db import connection
 
 from leadline.campaigns.models import Campaign
-from leadline.core.csvfile import LineWriter, safe_row, spreadsheet_safe
+from leadline.core.csvfile import FORMULA_STARTS, LineWriter, safe_row
 from leadline.core.db import is_postgres
 
 from .results import FIXED_KEYS, RESULT_FIELDS, result_item
@@ -98,34 +98,35 @@ def export_layout(
     return ExportLayout(tuple(keys), False)
 
 
-def csv_cell(value: Any) -> str:
+def csv_cell(value: Any, _formula_starts: frozenset[str] = FORMULA_STARTS) -> str:
     """A result value as a CSV cell (see the module docstring)."""
+    if isinstance(value, str):
+        # `core.csvfile.spreadsheet_safe`, inlined: this runs for every cell of every row,
+        # where a function call costs more than the first-character test itself.
+        return "'" + value if value and value[0] in _formula_starts else value
     if value is None:
         return ""
-    if isinstance(value, str):
-        return spreadsheet_safe(value)
-    return orjson.dumps(value).decode()
+    return orjson.dumps(value).decode()  # a JSON number (-5) is data: never neutralised
 
 
-def _trusted_cell(value: Any) -> str:
-    # Our own E.164 (`+` and digits, from validation): no formula, and no quote to strip.
-    return "" if value is None else str(value)
-
-
-# Columns whose values we produced and validated ourselves are written unchanged.
+# Columns whose values we produced and validated ourselves are written unchanged: the phone
+# number is E.164 (`+` and digits), no formula, and a quote would only spoil it.
 PLAIN_COLUMNS = frozenset({"phone_number"})
-_FIXED_CELLS: tuple[tuple[str, Callable[[Any], str]], ...] = tuple(
-    (key, _trusted_cell if key in PLAIN_COLUMNS else csv_cell) for key in FIXED_KEYS
-)
+_CHECKED_FIXED_KEYS = tuple(key for key in FIXED_KEYS if key not in PLAIN_COLUMNS)
+# export_row writes the phone number first, where the API item has it.
+assert FIXED_KEYS[0] == "phone_number"
 
 
 def column_cell(column: str, value: Any) -> str:
     """The cell `export_row` writes for `value` in `column` (tests compare against it)."""
-    return _trusted_cell(value) if column in PLAIN_COLUMNS else csv_cell(value)
+    if column in PLAIN_COLUMNS:
+        return value or ""
+    return csv_cell(value)
 
 
 def export_row(item: dict[str, Any], layout: ExportLayout) -> list[str]:
-    cells = [cell(item[key]) for key, cell in _FIXED_CELLS]
+    cells = [item["phone_number"] or ""]
+    cells.extend([csv_cell(item[key]) for key in _CHECKED_FIXED_KEYS])
     if layout.custom_as_json:
         custom = {key: value for key, value in item.items() if key not in FIXED_KEYS}
         cells.append(orjson.dumps(custom).decode())
