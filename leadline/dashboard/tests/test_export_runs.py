@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from leadline.accounts import ratelimit
 from leadline.dashboard.transfers.views import results_export
-from leadline.leads import export_runs
+from leadline.leads import export_runs, services
 from leadline.leads.models import ExportRun
+from leadline.leads.validation import CleanLead
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +129,31 @@ def test_exports_started_per_minute_are_limited(staff_client, campaign, settings
     assert int(refused["Retry-After"]) > 0
     assert "Too many exports" in refused.content.decode()
     assert not ExportRun.objects.exists()
+
+
+def test_renewing_while_the_rows_stream_from_the_cursor(
+    staff_client, campaign, business, settings, monkeypatch
+):
+    """The renewal writes while the export's cursor is open (PostgreSQL: a server-side one)."""
+    services.lead_create_batch(
+        campaign=campaign,
+        leads=[
+            CleanLead(f"bulk-{i}", f"+9198765{i:05d}", f"Person {i}", {}, "{}")
+            for i in range(1_200)
+        ],
+    )
+    settings.LEADLINE_EXPORT_CHUNK_ROWS = 100
+    start = timezone.now()
+    ticks = iter(range(10_000))
+    # Each look at the clock is a minute later: every piece renews the run.
+    monkeypatch.setattr(export_runs, "_now", lambda: start + timedelta(minutes=next(ticks)))
+    renewals = []
+    renew = export_runs.export_run_renew
+    monkeypatch.setattr(
+        export_runs, "export_run_renew", lambda *, run: renewals.append(renew(run=run)) or True
+    )
+    response = staff_client.get(reverse("dashboard:results_export", args=[campaign.public_id]))
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 1_201
+    assert len(renewals) >= 3 and all(renewals)
+    assert not ExportRun.objects.filter(business=business).exists()

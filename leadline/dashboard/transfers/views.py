@@ -258,7 +258,9 @@ def _export_refused(
     return _upload_page(request, campaign, export_form=form, status=status)
 
 
-def _export_allowed(request: BusinessRequest, campaign: Campaign, form: ExportForm):
+def _export_allowed(
+    request: BusinessRequest, campaign: Campaign, form: ExportForm
+) -> HttpResponse | None:
     """None when this business may start an export now, else the page saying why not.
 
     Every export holds a thread and a cursor while the client reads: exports started per
