@@ -62,7 +62,7 @@ def download_text(page, click) -> str:
 def test_upload_with_bad_rows_decide_and_export(site, tmp_path):
     from playwright.sync_api import expect
 
-    from leadline.leads.exports import csv_cell
+    from leadline.leads.exports import column_cell
     from leadline.leads.results import FIXED_KEYS
 
     url, tenant, worker = site["url"], site["tenant"], site["worker"]
@@ -156,7 +156,8 @@ def test_upload_with_bad_rows_decide_and_export(site, tmp_path):
             reader = csv.DictReader(io.StringIO(exported))
             columns = [*FIXED_KEYS, "city", "plan"]
             assert reader.fieldnames == columns
-            assert list(reader) == [{c: csv_cell(item.get(c)) for c in columns} for item in items]
+            expected = [{c: column_cell(c, item.get(c)) for c in columns} for item in items]
+            assert list(reader) == expected
         finally:
             browser.close()
 

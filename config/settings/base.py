@@ -285,3 +285,9 @@ LEADLINE_IDEMPOTENCY_MAX_RESPONSE_BYTES = int(
     os.environ.get("LEADLINE_IDEMPOTENCY_MAX_RESPONSE_BYTES", str(64 * 1024))
 )
 LEADLINE_IDEMPOTENCY_MAX_RECORDS = int(os.environ.get("LEADLINE_IDEMPOTENCY_MAX_RECORDS", "10000"))
+
+# Dashboard CSV exports (leads.export_runs): one running export per business; exports started
+# per business per minute (the shared rate limiter's one-minute windows); a run whose stream
+# stops renewing it for this long (a crashed process) no longer blocks the next export.
+LEADLINE_EXPORTS_PER_MINUTE = int(os.environ.get("LEADLINE_EXPORTS_PER_MINUTE", "3"))
+LEADLINE_EXPORT_RUN_LEASE_SECONDS = int(os.environ.get("LEADLINE_EXPORT_RUN_LEASE_SECONDS", "120"))

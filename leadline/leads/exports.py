@@ -12,16 +12,21 @@ name. A custom key named like a fixed key is left out, as the API item leaves it
 the leads carry more than LEADLINE_EXPORT_MAX_CUSTOM_COLUMNS distinct keys (or when asked),
 all custom fields go into one `custom_fields` column holding a JSON object instead.
 
-Cells: a string is written as is; null (and a custom field the lead lacks) is an empty cell;
+Cells: a string is written as is, except that one a spreadsheet would run as a formula
+(starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`
+(`core.csvfile.spreadsheet_safe`; header cells too, since custom field names come from
+clients). `phone_number` is exempt: it is always E.164 as we validated it (`+` and digits),
+which no spreadsheet runs. Null (and a custom field the lead lacks) is an empty cell;
 anything else (numbers, booleans, `lead_responses`, nested custom values) is its JSON text,
-exactly as the API encodes it. No BOM: spreadsheets that need one import UTF-8 explicitly.
+exactly as the API encodes it, never neutralised: a JSON number -5 is data, and JSON text of
+a list or object starts with `[` or `{`. The API's JSON keeps every value as stored.
+No BOM: spreadsheets that need one import UTF-8 explicitly.
 
 Memory: the rows come from `.iterator(chunk_size=...)` (a server-side cursor on PostgreSQL,
 chunked fetches on SQLite) and are written as they arrive, so a million-lead export never
 holds more than a chunk.
 """
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +36,7 @@ from django.conf import settings
 from django.db import connection
 
 from leadline.campaigns.models import Campaign
+from leadline.core.csvfile import FORMULA_STARTS, LineWriter, safe_row
 from leadline.core.db import is_postgres
 
 from .results import FIXED_KEYS, RESULT_FIELDS, result_item
@@ -55,6 +61,7 @@ class ExportLayout:
 
     @property
     def header(self) -> list[str]:
+        """The column names as stored (what `export_row` cells line up with)."""
         if self.custom_as_json:
             return [*FIXED_KEYS, CUSTOM_JSON_COLUMN]
         return [*FIXED_KEYS, *self.custom_keys]
@@ -91,17 +98,35 @@ def export_layout(
     return ExportLayout(tuple(keys), False)
 
 
-def csv_cell(value: Any) -> str:
+def csv_cell(value: Any, _formula_starts: frozenset[str] = FORMULA_STARTS) -> str:
     """A result value as a CSV cell (see the module docstring)."""
+    if isinstance(value, str):
+        # `core.csvfile.spreadsheet_safe`, inlined: this runs for every cell of every row,
+        # where a function call costs more than the first-character test itself.
+        return "'" + value if value and value[0] in _formula_starts else value
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode()
+    return orjson.dumps(value).decode()  # a JSON number (-5) is data: never neutralised
+
+
+# Columns whose values we produced and validated ourselves are written unchanged: the phone
+# number is E.164 (`+` and digits), no formula, and a quote would only spoil it.
+PLAIN_COLUMNS = frozenset({"phone_number"})
+_CHECKED_FIXED_KEYS = tuple(key for key in FIXED_KEYS if key not in PLAIN_COLUMNS)
+# export_row writes the phone number first, where the API item has it.
+assert FIXED_KEYS[0] == "phone_number"
+
+
+def column_cell(column: str, value: Any) -> str:
+    """The cell `export_row` writes for `value` in `column` (tests compare against it)."""
+    if column in PLAIN_COLUMNS:
+        return value or ""
+    return csv_cell(value)
 
 
 def export_row(item: dict[str, Any], layout: ExportLayout) -> list[str]:
-    cells = [csv_cell(item[key]) for key in FIXED_KEYS]
+    cells = [item["phone_number"] or ""]
+    cells.extend([csv_cell(item[key]) for key in _CHECKED_FIXED_KEYS])
     if layout.custom_as_json:
         custom = {key: value for key, value in item.items() if key not in FIXED_KEYS}
         cells.append(orjson.dumps(custom).decode())
@@ -110,17 +135,10 @@ def export_row(item: dict[str, Any], layout: ExportLayout) -> list[str]:
     return cells
 
 
-class _Echo:
-    """csv.writer's file: hands each written line back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def results_csv(*, campaign: Campaign, query: ResultsQuery, layout: ExportLayout) -> Iterator[str]:
     """The CSV text in pieces: the header, then batches of rows, read in chunks."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(layout.header)
+    writer = LineWriter()
+    yield writer.writerow(safe_row(layout.header))
     order = ("processed_at", "id") if query.windowed else ("id",)
     rows = (
         _filtered(campaign, query)

@@ -187,3 +187,22 @@ class LeadImportProblem(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.code}"
+
+
+class ExportRun(models.Model):
+    """A results export being streamed from the dashboard: at most one per business.
+
+    An export holds a server thread and a database cursor for as long as the client reads, so
+    a business may run one at a time (the unique business); the row is shared by every process
+    and node. It is deleted when the stream ends or the client goes away; a process that dies
+    mid-export leaves it behind, so it carries an expiry the stream keeps pushing forward (see
+    leads.export_runs) and an expired run no longer counts.
+    """
+
+    business = models.OneToOneField("accounts.Business", on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"export of campaign {self.campaign_id} until {self.expires_at:%H:%M:%S}"

@@ -30,6 +30,12 @@ def _media(media):
     return media
 
 
+@pytest.fixture(autouse=True)
+def _exports_per_minute(settings):
+    """Several exports per test; the limit itself is tested in test_export_runs."""
+    settings.LEADLINE_EXPORTS_PER_MINUTE = 1000
+
+
 @pytest.fixture
 def work(django_capture_on_commit_callbacks):
     """One pass of the worker's import loop (bounded), with on-commit hooks run."""
@@ -249,7 +255,7 @@ def test_export_is_the_api_get_streamed(staff_client, campaign, api, make_leads)
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     items = api.get(f"/api/v4/leads/responses/{campaign.public_id}/").json()["results"]
     columns = [*FIXED_KEYS, "city"]
-    assert rows == [{c: exports.csv_cell(item.get(c)) for c in columns} for item in items]
+    assert rows == [{c: exports.column_cell(c, item.get(c)) for c in columns} for item in items]
 
 
 def test_export_window_is_in_the_campaign_zone(staff_client, campaign, make_leads):
@@ -343,3 +349,79 @@ def test_signed_out_visitors_are_sent_to_login(client, campaign):
         assert response.status_code == 302 and "/voice/dashboard/login/" in response["Location"]
     response = client.post(upload_url(campaign), {"file": csv_upload(GOOD)})
     assert response.status_code == 302 and not LeadImport.objects.exists()
+
+
+FORMULA_FILE = HEADER + (
+    "=1+1,12345,Meera Nair,Kochi\n"
+    '@SUM(A1),9876500002,"=HYPERLINK(""http://evil.example"")",-2+3\n'
+    "-7,12345,Farah Khan,Pune\n"
+)
+
+
+def test_formula_cells_are_neutralised_in_the_problem_report_and_the_export(
+    staff_client, campaign, api, work
+):
+    post_file(staff_client, campaign, FORMULA_FILE)
+    lead_import = LeadImport.objects.get()
+    work()
+    report = staff_client.get(import_url(lead_import, "problems"))
+    text = b"".join(report.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    # The ids as the file had them, neutralised; the row numbers stay numbers.
+    assert [(row[0], row[1]) for row in rows[1:]] == [("2", "'=1+1"), ("4", "'-7")]
+    staff_client.post(import_url(lead_import, "valid"))
+    work()
+    body = b"".join(staff_client.get(export_url(campaign)).streaming_content).decode()
+    (row,) = csv.DictReader(io.StringIO(body))
+    assert row["lead_id"] == "'@SUM(A1)"
+    assert row["contact_name"] == '\'=HYPERLINK("http://evil.example")'
+    assert row["city"] == "'-2+3"
+    # The API returns what was stored.
+    (item,) = api.get(f"/api/v4/leads/responses/{campaign.public_id}/").json()["results"]
+    assert (item["lead_id"], item["city"]) == ("@SUM(A1)", "-2+3")
+    assert item["contact_name"] == '=HYPERLINK("http://evil.example")'
+
+
+def test_one_file_per_upload(staff_client, campaign):
+    two = [csv_upload(GOOD, "a.csv"), csv_upload(GOOD, "b.csv")]
+    response = staff_client.post(upload_url(campaign), {"file": two})
+    assert response.status_code == 400
+    assert "Upload one CSV file at a time." in response.content.decode()
+    response = staff_client.post(
+        upload_url(campaign), {"file": csv_upload(GOOD), "extra": csv_upload(GOOD, "c.csv")}
+    )
+    assert response.status_code == 400
+    assert "Upload one CSV file at a time." in response.content.decode()
+    assert not LeadImport.objects.exists()
+
+
+def test_the_size_limit_counts_every_file_of_the_request(staff_client, campaign, settings):
+    settings.LEADLINE_IMPORT_MAX_BYTES = len(GOOD) + 10  # each file fits, both do not
+    two = [csv_upload(GOOD, "a.csv"), csv_upload(GOOD, "b.csv")]
+    response = staff_client.post(upload_url(campaign), {"file": two})
+    assert response.status_code == 413 and "larger than" in response.content.decode()
+    assert not LeadImport.objects.exists()
+
+
+class _Unreadable:
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+def test_a_declared_size_over_the_limit_is_refused_before_reading(staff_client, campaign, settings):
+    settings.LEADLINE_IMPORT_MAX_BYTES = 1024 * 1024
+    response = staff_client.post(
+        upload_url(campaign),
+        data={"file": csv_upload(GOOD)},
+        CONTENT_LENGTH=str(2 * 1024 * 1024),
+        **{"wsgi.input": _Unreadable()},
+    )
+    assert response.status_code == 413
+    assert "larger than 1 MB" in response.content.decode()
+    assert not LeadImport.objects.exists()
+    # A body within the limit is read as before.
+    assert post_file(staff_client, campaign, GOOD).status_code == 302

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leadline.accounts import ratelimit
 from leadline.accounts.http import BusinessRequest
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign
@@ -31,7 +32,7 @@ from leadline.core.errors import ApiError
 from leadline.core.htmx import is_htmx
 from leadline.dashboard.auth import client_required
 from leadline.dashboard.errors import found, service_messages
-from leadline.leads import exports, imports
+from leadline.leads import export_runs, exports, imports
 from leadline.leads.models import LeadImport
 from leadline.leads.selectors import ResultsQuery
 
@@ -89,24 +90,56 @@ def _upload_page(
         return render(request, "dashboard/transfers/upload.html", context, status=status)
 
 
+# Room for the multipart framing and the form's other fields (the CSRF token) beside the file.
+_FORM_OVERHEAD_BYTES = 64 * 1024
+
+
 class _SizeLimitHandler(FileUploadHandler):
-    """First upload handler: stops storing an upload beyond the import limit, instead of
-    spooling a file of any size to a temporary file before the view can say no."""
+    """First upload handler: stops storing uploads beyond the import limit, instead of
+    spooling files of any size to temporary files before the view can say no. It counts
+    every file of the request together: the limit is per request, not per file."""
 
     def __init__(self, request: HttpRequest, limit: int):
         super().__init__(request)
         self.limit = limit
         self.exceeded = False
+        self._done = 0  # bytes of the request's earlier files
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        if start + len(raw_data) > self.limit:
+        if self._done + start + len(raw_data) > self.limit:
             self.exceeded = True
             # The rest of the body is read and dropped, so the browser still gets our answer.
             raise StopUpload(connection_reset=False)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
+        self._done += file_size
         return None
+
+
+def _declared_too_large(request: HttpRequest) -> bool:
+    # Checked before any of the body is read: a declared size over the limit is refused
+    # at once (Django reads a missing or malformed Content-Length as 0).
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > settings.LEADLINE_IMPORT_MAX_BYTES + _FORM_OVERHEAD_BYTES
+
+
+def _form_error(message: str) -> UploadForm:
+    """An upload form carrying only `message` (not "choose a file")."""
+    form = UploadForm(data={})
+    form.full_clean()
+    form.errors.clear()
+    form.add_error(None, message)
+    return form
+
+
+def _too_large(request: BusinessRequest, campaign: Campaign) -> HttpResponse:
+    limit_mb = settings.LEADLINE_IMPORT_MAX_BYTES // (1024 * 1024)
+    form = _form_error(f"The file is larger than {limit_mb} MB; split it.")
+    return _upload_page(request, campaign, form=form, status=413)
 
 
 @csrf_exempt  # checked by csrf_protect below, once our upload handler is in place
@@ -116,26 +149,28 @@ def lead_upload(request: BusinessRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     if request.method != "POST":
         return _upload_page(request, campaign)
+    if _declared_too_large(request):
+        return _too_large(request, campaign)
     limiter = _SizeLimitHandler(request, settings.LEADLINE_IMPORT_MAX_BYTES)
     request.upload_handlers.insert(0, limiter)
     try:
         request.POST  # noqa: B018 - parse here, with the limiter, to answer a broken body
     except MultiPartParserError:
-        form = UploadForm(data={})
-        form.full_clean()
-        form.errors.clear()  # not "choose a file": the body itself was unreadable
-        form.add_error(None, "The upload was not a valid form submission; try again.")
+        form = _form_error("The upload was not a valid form submission; try again.")
         return _upload_page(request, campaign, form=form, status=400)
     return _upload_post(request, campaign, limiter)
 
 
 @csrf_protect
 def _upload_post(request: BusinessRequest, campaign: Campaign, limiter: _SizeLimitHandler):
-    form = UploadForm(request.POST, request.FILES)
     if limiter.exceeded:
-        limit_mb = settings.LEADLINE_IMPORT_MAX_BYTES // (1024 * 1024)
-        form.add_error(None, f"The file is larger than {limit_mb} MB; split it.")
-        return _upload_page(request, campaign, form=form, status=413)
+        return _too_large(request, campaign)
+    files = [upload for name in request.FILES for upload in request.FILES.getlist(name)]
+    if len(files) > 1:
+        # One import per request: the limits (size, rows, active imports) are per import.
+        form = _form_error("Upload one CSV file at a time.")
+        return _upload_page(request, campaign, form=form, status=400)
+    form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return _upload_page(request, campaign, form=form, status=400)
     user = request.user
@@ -213,6 +248,37 @@ def lead_import_problems(request: BusinessRequest, campaign_id: str, import_id: 
     )
 
 
+def _export_refused(
+    request: BusinessRequest, campaign: Campaign, form: ExportForm, message: str, status: int
+) -> HttpResponse:
+    if not form.is_bound:  # a form error needs a bound form: the defaults, as sent
+        form = ExportForm(data={})
+        form.full_clean()
+    form.add_error(None, message)
+    return _upload_page(request, campaign, export_form=form, status=status)
+
+
+def _export_allowed(
+    request: BusinessRequest, campaign: Campaign, form: ExportForm
+) -> HttpResponse | None:
+    """None when this business may start an export now, else the page saying why not.
+
+    Every export holds a thread and a cursor while the client reads: exports started per
+    minute are limited, and one runs at a time per business (across processes).
+    """
+    limit = ratelimit.hit(
+        key=f"export:{request.business.pk}",
+        limit=settings.LEADLINE_EXPORTS_PER_MINUTE,
+        policy="exports",
+    )
+    if not limit.allowed:
+        message = "Too many exports started in the last minute; try again in a minute."
+        response = _export_refused(request, campaign, form, message, 429)
+        response["Retry-After"] = str(limit.reset_seconds)
+        return response
+    return None
+
+
 @client_required
 @require_GET
 def results_export(request: BusinessRequest, campaign_id: str):
@@ -224,16 +290,31 @@ def results_export(request: BusinessRequest, campaign_id: str):
         valid = form.is_valid() if form.is_bound else True
     if not valid:
         return _upload_page(request, campaign, export_form=form, status=400)
+    refused = _export_allowed(request, campaign, form)
+    if refused is not None:
+        return refused
+    run = export_runs.export_run_start(business=request.business, campaign=campaign)
+    if run is None:
+        message = (
+            "An export is already running for your business; wait for its download to "
+            "finish, then try again."
+        )
+        return _export_refused(request, campaign, form, message, 409)
     data = form.cleaned_data if form.is_bound else {}
     query = ResultsQuery(
         processed_after=data.get("processed_from"),
         processed_before=data.get("processed_to"),
     )
-    layout = exports.export_layout(
-        campaign=campaign, query=query, as_json=data.get("custom_fields") == "json"
-    )
+    try:
+        layout = exports.export_layout(
+            campaign=campaign, query=query, as_json=data.get("custom_fields") == "json"
+        )
+    except BaseException:
+        export_runs.export_run_finish(run=run)
+        raise
     today = datetime.now(zone).strftime("%Y%m%d")
+    pieces = exports.results_csv(campaign=campaign, query=query, layout=layout)
     return _csv_response(
-        exports.results_csv(campaign=campaign, query=query, layout=layout),
+        export_runs.ExportStream(pieces, run),
         f"leadline-results-{campaign.public_id}-{today}.csv",
     )

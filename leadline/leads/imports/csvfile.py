@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from leadline.core.csvfile import LineWriter, safe_row
 from leadline.leads.models import LeadImport
 from leadline.leads.validation import (
     CORE_INPUT_KEYS,
@@ -195,21 +196,18 @@ def check_upload_head(upload: UploadedFile[bytes]) -> None:
     upload.seek(0)
 
 
-class _ReturnWritten:
-    """A file-like target for csv.writer that hands each formatted line back instead of
-    storing it, so the report can be streamed."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def problems_csv(*, lead_import: LeadImport) -> Iterator[str]:
-    """The per-row report as CSV text, streamed: row, lead_id, field, code, message."""
-    writer = csv.writer(_ReturnWritten())
+    """The per-row report as CSV text, streamed: row, lead_id, field, code, message.
+
+    lead_id is the file's raw cell and field may be a custom column's name, both the
+    client's text: every string cell is made spreadsheet-safe (`core.csvfile`).
+    """
+    writer = LineWriter()
     yield writer.writerow(["row", "lead_id", "field", "code", "message"])
     batch: list[str] = []
     for p in problems_iter(lead_import=lead_import):
-        batch.append(writer.writerow([p.row, p.lead_id or "", p.field, p.code, p.message]))
+        row = [p.row, p.lead_id or "", p.field, p.code, p.message]
+        batch.append(writer.writerow(safe_row(row)))
         if len(batch) >= 500:
             yield "".join(batch)
             batch = []

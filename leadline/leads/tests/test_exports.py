@@ -46,7 +46,7 @@ def process(campaign, lead_id, when, *, recording=None):
 
 
 def expected_row(item, columns):
-    return {column: exports.csv_cell(item.get(column)) for column in columns}
+    return {column: exports.column_cell(column, item.get(column)) for column in columns}
 
 
 @pytest.fixture
@@ -200,3 +200,60 @@ def test_memory_stays_flat_however_many_rows(campaign, settings):
     # Four times the rows, about the same memory: a chunk of rows and a batch of text.
     assert peak < 1.5 * small_peak, (small_peak, peak)
     assert peak < total / 3, (peak, total)
+
+
+FORMULAS = {
+    "lead_id": "@SUM(1+1)",
+    "contact_name": '=HYPERLINK("http://evil.example","Click")',
+    "city": "+cmd|' /C calc'!A0",
+    "-risky key": "-2+3",
+    "tabbed": "\t=1+1",
+    "carriage": "\r=1+1",
+    "minus_text": "-5",
+    "minus_number": -5,
+    "plain": "Pune - West",
+}
+
+
+@pytest.fixture
+def formula_lead(api, campaign):
+    lead = {"phone_number": "9876512345", **FORMULAS}
+    response = api.post(f"/api/v4/leads/create/{campaign.public_id}/", [lead])
+    assert response.status_code == 201, response.content
+
+
+def test_formula_cells_are_neutralised_in_the_export(api, campaign, formula_lead):
+    text = "".join(
+        exports.results_csv(
+            campaign=campaign,
+            query=ResultsQuery(),
+            layout=exports.export_layout(campaign=campaign, query=ResultsQuery()),
+        )
+    )
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    header, row = records[0], dict(zip(records[0], records[1], strict=True))
+    # A custom field's name is the client's text too.
+    assert "'-risky key" in header and "-risky key" not in header
+    assert row["lead_id"] == "'@SUM(1+1)"
+    assert row["contact_name"] == '\'=HYPERLINK("http://evil.example","Click")'
+    assert row["city"] == "'+cmd|' /C calc'!A0"
+    assert row["'-risky key"] == "'-2+3"
+    assert row["tabbed"] == "'\t=1+1" and row["carriage"] == "'\r=1+1"
+    # A string is neutralised, a JSON number is data: -5 stays -5.
+    assert row["minus_text"] == "'-5" and row["minus_number"] == "-5"
+    assert row["plain"] == "Pune - West"
+    # Our own E.164 phone number is no formula and stays as the API gives it.
+    assert row["phone_number"] == "+919876512345"
+    # No other cell starts like a formula (the phone number and the JSON number are data).
+    for column, cell in row.items():
+        if column not in ("phone_number", "minus_number"):
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), column
+
+
+def test_formula_values_stay_raw_in_the_api_and_the_json_column(api, campaign, formula_lead):
+    (item,) = api_items(api, campaign)
+    for key, value in FORMULAS.items():
+        assert item[key] == value, key
+    # One JSON column: its text starts with "{", and holds the values as stored.
+    rows, _ = export(campaign, as_json=True)
+    assert orjson.loads(rows[0]["custom_fields"])["city"] == FORMULAS["city"]
