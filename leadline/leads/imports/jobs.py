@@ -273,17 +273,7 @@ def _create_leads_and_finish(lead_import: LeadImport, skip: set[int]) -> int:
         if not list(_held(lead_import, Status.IMPORTING).select_for_update().values("pk")):
             raise _LeaseLost
         imported = _create_leads(lead_import, skip)
-        _update_held(
-            lead_import,
-            Status.IMPORTING,
-            status=Status.DONE,
-            imported_rows=imported,
-            file="",
-            lease_token="",
-            lease_expires_at=None,
-            finished_at=timezone.now(),
-        )
-        delete_file_on_commit(lead_import.file.name)
+        _end_held(lead_import, Status.IMPORTING, Status.DONE, imported_rows=imported)
     return imported
 
 
