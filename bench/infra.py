@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-SETTINGS_MODULE = "config.settings.production"
+SETTINGS_MODULE = "config.settings.bench"
 
 
 def sqlite_init_command() -> str:
