@@ -1,4 +1,6 @@
-"""Reads for authentication and of a business's API tokens."""
+"""Reads for authentication, of a business's API tokens, and of retention settings."""
+
+from datetime import datetime, timedelta
 
 from django.db.models import F
 
@@ -37,3 +39,15 @@ def api_token_get(*, business: Business, pk: int) -> ApiToken:
     if token is None:
         raise NotFound("Token not found.")
     return token
+
+
+def retention_cutoffs(*, field: str, now: datetime) -> list[tuple[datetime, list[int]]]:
+    """(cutoff, business ids) for each distinct value of a `Business` retention field (days).
+
+    Businesses sharing a setting (most keep the default) share one purge query, not one each;
+    the webhooks' and the dialer's retention loops both group by it.
+    """
+    groups: dict[int, list[int]] = {}
+    for pk, days in Business.objects.values_list("pk", field):
+        groups.setdefault(days, []).append(pk)
+    return [(now - timedelta(days=days), pks) for days, pks in sorted(groups.items())]

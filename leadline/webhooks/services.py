@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from leadline.accounts.models import Business
+from leadline.accounts.selectors import retention_cutoffs
 from leadline.campaigns.models import Campaign
 from leadline.core import crypto
 from leadline.core.errors import BadRequest, NotFound
@@ -291,17 +292,6 @@ def deliveries_redeliver_failed(
 # --- retention (the worker's purge loops, webhooks.loops) -----------------------------------
 
 
-def _retention_cutoffs(field: str, now: datetime) -> list[tuple[datetime, list[int]]]:
-    """(cutoff, business ids) per distinct value of a Business retention field.
-
-    Businesses sharing a setting (most keep the default) share one query, not one each.
-    """
-    groups: dict[int, list[int]] = {}
-    for pk, days in Business.objects.values_list("pk", field):
-        groups.setdefault(days, []).append(pk)
-    return [(now - timedelta(days=days), pks) for days, pks in sorted(groups.items())]
-
-
 def _unfinished() -> Exists:
     return Exists(Delivery.objects.filter(event=OuterRef("pk"), status=Delivery.Status.PENDING))
 
@@ -327,7 +317,7 @@ def events_purge_payloads(*, now: datetime | None = None, limit: int = RETENTION
     """
     now = now or timezone.now()
     purged = 0
-    for cutoff, business_ids in _retention_cutoffs("event_payload_retention_days", now):
+    for cutoff, business_ids in retention_cutoffs(field="event_payload_retention_days", now=now):
         due = Event.objects.filter(
             business_id__in=business_ids, created_at__lt=cutoff, payload_removed_at__isnull=True
         ).exclude(_unfinished())
@@ -346,7 +336,7 @@ def attempts_purge_excerpts(*, now: datetime | None = None, limit: int = RETENTI
     the receiver's response (which may echo the payload). Returns how many were cleared."""
     now = now or timezone.now()
     cleared = 0
-    for cutoff, business_ids in _retention_cutoffs("response_excerpt_retention_days", now):
+    for cutoff, business_ids in retention_cutoffs(field="response_excerpt_retention_days", now=now):
         due = DeliveryAttempt.objects.filter(
             attempted_at__lt=cutoff, delivery__endpoint__business_id__in=business_ids
         ).exclude(response_excerpt="")

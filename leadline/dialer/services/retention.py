@@ -1,11 +1,11 @@
 """Recording retention: calls older than their business's setting lose their recording."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from leadline.accounts.models import Business
+from leadline.accounts.selectors import retention_cutoffs
 from leadline.core import recordings
 from leadline.leads.models import Lead
 
@@ -13,14 +13,6 @@ from ..models import CallAttempt
 
 # Recordings one run deletes at most: a short transaction, a bounded run.
 RETENTION_BATCH = 1000
-
-
-def _retention_cutoffs(now: datetime) -> list[tuple[datetime, list[int]]]:
-    """(cutoff, business ids) per distinct recording retention: one query per setting."""
-    groups: dict[int, list[int]] = {}
-    for pk, days in Business.objects.values_list("pk", "recording_retention_days"):
-        groups.setdefault(days, []).append(pk)
-    return [(now - timedelta(days=days), pks) for days, pks in sorted(groups.items())]
 
 
 def _recordings_purge(ids: list[int], cutoff: datetime) -> int:
@@ -57,7 +49,7 @@ def recordings_purge(*, now: datetime | None = None, limit: int = RETENTION_BATC
     `recording_retention_days`, files after commit. Returns how many (at most `limit`)."""
     now = now or timezone.now()
     purged = 0
-    for cutoff, business_ids in _retention_cutoffs(now):
+    for cutoff, business_ids in retention_cutoffs(field="recording_retention_days", now=now):
         due = CallAttempt.objects.filter(
             campaign__business_id__in=business_ids, started_at__lt=cutoff
         ).exclude(recording="")
