@@ -47,6 +47,16 @@ def other_campaign(other_business):
 
 
 @pytest.fixture
+def operator(client, db):
+    """A signed-in operator (superuser): the admin's user."""
+    from leadline.accounts.models import User
+
+    user = User.objects.create_superuser("ops", "ops@example.com", "pw", role=User.Role.OPERATOR)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
 def token(business):
     from leadline.accounts.services import api_token_create
 

@@ -3,20 +3,13 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from leadline.accounts.models import Business, User
+from leadline.accounts.models import Business
 
 FIELDS = (
     "event_payload_retention_days",
     "response_excerpt_retention_days",
     "recording_retention_days",
 )
-
-
-@pytest.fixture
-def operator(client, db):
-    user = User.objects.create_superuser("ops", "ops@example.com", "pw", role=User.Role.OPERATOR)
-    client.force_login(user)
-    return user
 
 
 def change_url(business):

@@ -34,13 +34,6 @@ _seq = itertools.count()
 
 
 @pytest.fixture
-def operator(client, db):
-    user = User.objects.create_superuser("ops", "ops@example.com", "pw", role=User.Role.OPERATOR)
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def private_webhooks(settings):
     settings.LEADLINE_WEBHOOK_ALLOW_PRIVATE = True
 

@@ -7,7 +7,6 @@ import unicodedata
 import pytest
 from django.utils import timezone
 
-from leadline.accounts.models import User
 from leadline.leads.models import Lead
 from leadline.webhooks.models import Event
 
@@ -23,13 +22,6 @@ def shown(page: bytes) -> str:
     text = unicodedata.normalize("NFKC", html.unescape(page.decode()))
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     return "".join(str(unicodedata.decimal(c, "")) or c for c in text)
-
-
-@pytest.fixture
-def operator(client, db):
-    user = User.objects.create_superuser("ops", "ops@example.com", "pw", role=User.Role.OPERATOR)
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture
