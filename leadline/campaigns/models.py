@@ -1,5 +1,6 @@
 """Calling campaigns of a business and their configuration: script, outcomes, policy, window."""
 
+import json
 import secrets
 from datetime import time
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from leadline.accounts.models import Business
+from leadline.core import crypto
 from leadline.core.models import TimestampedModel
 
 # Crockford-style alphabet without look-alikes; 6 characters give ~1e9 ids.
@@ -25,6 +27,70 @@ def default_retry_delays() -> list[int]:
 def default_window_days() -> list[int]:
     # Monday (0) to Saturday (5): Indian rules on commercial calls exclude Sundays here.
     return [0, 1, 2, 3, 4, 5]
+
+
+class TelephonyAccount(TimestampedModel):
+    """A business's account with a telephony provider: who Leadline is to the provider
+    (credentials, Fernet-encrypted like webhook secrets and never shown again), the numbers
+    it owns (ExoPhones, Twilio numbers) and the API host to use.
+
+    It lives with campaigns, not with the dialer that speaks to the provider, because a
+    campaign points at one and campaigns sit below the dialer in the layers.
+    """
+
+    class Provider(models.TextChoices):
+        SIMULATOR = "simulator", "Simulator (no real calls)"
+        EXOTEL = "exotel", "Exotel"
+        TWILIO = "twilio", "Twilio"
+
+    # The documented hosts; Exotel's are regional (api.exotel.com Singapore,
+    # api.in.exotel.com Mumbai), so an account may name another.
+    DEFAULT_API_URLS = {
+        Provider.SIMULATOR: "",
+        Provider.EXOTEL: "https://api.exotel.com",
+        Provider.TWILIO: "https://api.twilio.com",
+    }
+    # Which credentials each provider needs (the CLI and admin ask for exactly these).
+    CREDENTIAL_NAMES = {
+        Provider.SIMULATOR: (),
+        Provider.EXOTEL: ("api_key", "api_token"),
+        Provider.TWILIO: ("auth_token",),
+    }
+
+    business = models.ForeignKey(
+        Business, on_delete=models.PROTECT, related_name="telephony_accounts"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    account_sid = models.CharField(max_length=64, blank=True)
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    caller_ids = models.JSONField(
+        default=list, blank=True, help_text='The account\'s numbers, E.164, e.g. ["+918047xxxxxx"].'
+    )
+    api_url = models.URLField(max_length=200, blank=True)
+    # The last `leadline telephony check` (or admin check): when, and what it said.
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    check_result = models.CharField(max_length=300, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["business_id", "pk"]
+
+    def __str__(self) -> str:
+        label = self.name or self.account_sid or f"#{self.pk}"
+        return f"{self.get_provider_display()} {label}"
+
+    @property
+    def effective_api_url(self) -> str:
+        return (self.api_url or self.DEFAULT_API_URLS.get(self.provider, "")).rstrip("/")
+
+    def credentials_set(self, credentials: dict[str, str]) -> None:
+        self.credentials_encrypted = crypto.encrypt(json.dumps(credentials)) if credentials else ""
+
+    def credentials(self) -> dict[str, str]:
+        if not self.credentials_encrypted:
+            return {}
+        loaded: dict[str, str] = json.loads(crypto.decrypt(self.credentials_encrypted))
+        return loaded
 
 
 class Campaign(TimestampedModel):
@@ -64,10 +130,34 @@ class Campaign(TimestampedModel):
     reps = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="rep_campaigns"
     )
+    # Telephony: the account calls go through (none: LEADLINE_TELEPHONY_PROVIDER) and the
+    # account number the lead sees.
+    telephony_account = models.ForeignKey(
+        TelephonyAccount,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+    )
+    caller_id = models.CharField(max_length=20, blank=True)
+    max_ring_seconds = models.PositiveSmallIntegerField(
+        default=30, help_text="How long each phone may ring, 5-60 seconds."
+    )
+    max_call_seconds = models.PositiveIntegerField(
+        default=3600, help_text="A call's time limit once bridged, 60-14400 seconds."
+    )
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["business", "name"], name="campaign_business_name")
+            models.UniqueConstraint(fields=["business", "name"], name="campaign_business_name"),
+            models.CheckConstraint(
+                condition=models.Q(max_ring_seconds__gte=5, max_ring_seconds__lte=60),
+                name="campaign_ring_seconds_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_call_seconds__gte=60, max_call_seconds__lte=14400),
+                name="campaign_call_seconds_range",
+            ),
         ]
         ordering = ["name"]
 

@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 
 from leadline.accounts.models import User
-from leadline.campaigns.models import Campaign
+from leadline.campaigns.models import Campaign, TelephonyAccount
 from leadline.leads.models import Lead
 
 
@@ -22,6 +22,13 @@ class CallAttempt(models.Model):
         FAILED = "failed", "Failed"
 
     FINISHED = frozenset({"completed", "busy", "no_answer", "failed"})
+    LIVE = frozenset({"initiated", "ringing", "answered"})
+
+    class RecordingStatus(models.TextChoices):
+        NONE = "", "None"
+        PENDING = "pending", "Waiting for the provider"
+        STORED = "stored", "Stored"
+        FAILED = "failed", "Given up"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="attempts")
@@ -29,6 +36,17 @@ class CallAttempt(models.Model):
     rep = models.ForeignKey(User, on_delete=models.PROTECT, related_name="call_attempts")
     provider = models.CharField(max_length=32)
     provider_call_id = models.CharField(max_length=128, blank=True)
+    # The business's account the call went through (None: the default provider).
+    telephony_account = models.ForeignKey(
+        TelephonyAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # SHA-256 of the random token in the attempt's status callback URL: the URL names the
+    # attempt unguessably, and a database dump does not let anyone forge a callback.
+    callback_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Why the call could not be placed or failed, in words fit for the rep (never a number).
+    failure = models.CharField(max_length=300, blank=True)
+    # The last time the status was read from the provider (the reconcile loop's clock).
+    checked_at = models.DateTimeField(null=True, blank=True)
     telephony_status = models.CharField(
         max_length=16, choices=TelephonyStatus.choices, default=TelephonyStatus.INITIATED
     )
@@ -37,6 +55,16 @@ class CallAttempt(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     recording = models.CharField(max_length=255, blank=True)
+    # Recordings of real providers are fetched by the worker after the call, with retries.
+    recording_status = models.CharField(
+        max_length=16, choices=RecordingStatus.choices, default="", blank=True
+    )
+    recording_ref = models.CharField(max_length=500, blank=True)  # the provider's URL or id
+    recording_tries = models.PositiveSmallIntegerField(default=0)
+    recording_next_at = models.DateTimeField(null=True, blank=True)
+    recording_error = models.CharField(max_length=300, blank=True)
+    # The provider still holds a copy we mean to delete (stored here, or the lead erased).
+    provider_copy = models.BooleanField(default=False)
     outcome = models.CharField(max_length=100, blank=True)
     connected = models.BooleanField(null=True)
     answers = models.JSONField(default=dict, blank=True)
@@ -56,6 +84,23 @@ class CallAttempt(models.Model):
                 fields=["campaign", "started_at"],
                 name="attempt_recording_kept_idx",
                 condition=~models.Q(recording=""),
+            ),
+            # The reconcile loop: calls the provider has not finished.
+            models.Index(
+                fields=["started_at"],
+                name="attempt_live_idx",
+                condition=models.Q(telephony_status__in=["initiated", "ringing", "answered"]),
+            ),
+            # The recording loop: recordings still to fetch, by when they are due.
+            models.Index(
+                fields=["recording_next_at"],
+                name="attempt_recording_due_idx",
+                condition=models.Q(recording_status="pending"),
+            ),
+            models.Index(
+                fields=["id"],
+                name="attempt_provider_copy_idx",
+                condition=models.Q(provider_copy=True),
             ),
         ]
 

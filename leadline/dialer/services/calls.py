@@ -18,7 +18,7 @@ from ..availability import (
     unavailable_kind,
 )
 from ..models import CallAttempt
-from ..telephony import get_provider
+from ..telephony import CallRequest, get_provider
 
 
 def _held_lead_for_update(rep: User, lead_pk: int, now: datetime) -> Lead:
@@ -54,7 +54,7 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
         lead_phone = lead.phone_number
         assert lead_phone is not None  # only an erased lead's tombstone has no number
     call_id = provider.place_call(
-        reference=str(attempt.uuid), rep_phone=rep.phone_number, lead_phone=lead_phone
+        CallRequest(reference=str(attempt.uuid), rep_phone=rep.phone_number, lead_phone=lead_phone)
     )
     CallAttempt.objects.filter(pk=attempt.pk).update(provider_call_id=call_id)
     attempt.provider_call_id = call_id
@@ -96,7 +96,8 @@ def call_event_record(
     audio = None
     if status == CallAttempt.TelephonyStatus.COMPLETED and not attempt.recording:
         # Fetched before the transaction: provider I/O never holds database locks.
-        audio = get_provider().fetch_recording(call_id=attempt.provider_call_id)
+        fetched = get_provider().fetch_recording(call_id=attempt.provider_call_id, recording_ref="")
+        audio = fetched.audio if fetched else None
     with transaction.atomic():
         locked = CallAttempt.objects.select_for_update().select_related("lead").get(pk=attempt.pk)
         if locked.telephony_status in CallAttempt.FINISHED:

@@ -15,11 +15,12 @@ import random
 import secrets
 import struct
 import wave
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from . import CallState
+from . import CallbackEvent, CallbackRejected, CallRequest, CallState, Line, Recording
 
 DEFAULTS = {
     "answer": 0.6,  # the rest split between busy and no answer
@@ -54,10 +55,16 @@ def _call_plan(call_id: str) -> tuple[str, float, float]:
 
 class SimulatorProvider:
     name = "simulator"
+    pushes_status = False  # pages ask for the state, which costs no I/O here
+    signed_callbacks = True
+    recording_inline = True
 
-    def place_call(self, *, reference: str, rep_phone: str, lead_phone: str) -> str:
+    def __init__(self, line: Line | None = None) -> None:
+        self.line = line
+
+    def place_call(self, call: CallRequest) -> str:
         # Nothing is dialled; the numbers are not kept or logged.
-        return f"sim-{reference}-{secrets.token_hex(4)}"
+        return f"sim-{call.reference}-{secrets.token_hex(4)}"
 
     def call_state(self, *, call_id: str, placed_at: datetime, now: datetime) -> CallState:
         result, ring, talk = _call_plan(call_id)
@@ -80,11 +87,23 @@ class SimulatorProvider:
             duration_seconds=math.ceil(talk),
         )
 
-    def fetch_recording(self, *, call_id: str) -> bytes | None:
+    def parse_callback(
+        self, *, url: str, params: Mapping[str, str], headers: Mapping[str, str], body: bytes
+    ) -> CallbackEvent:
+        raise CallbackRejected("The simulator sends no callbacks.", status=404)
+
+    def fetch_recording(self, *, call_id: str, recording_ref: str = "") -> Recording | None:
         result, _, _ = _call_plan(call_id)
         if result != "answered":
             return None
-        return synthetic_wav(call_id, seconds=_simulator_settings()["audio_seconds"])
+        audio = synthetic_wav(call_id, seconds=_simulator_settings()["audio_seconds"])
+        return Recording(audio=audio, content_type="audio/wav", extension="wav")
+
+    def delete_recording(self, *, call_id: str, recording_ref: str) -> bool:
+        return False  # the simulator keeps nothing
+
+    def check(self) -> str:
+        return "Simulator: no credentials, nothing is dialled."
 
 
 @functools.cache
