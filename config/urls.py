@@ -14,6 +14,11 @@ urlpatterns = [
     path(settings.LEADLINE_ADMIN_PATH, admin.site.urls),
     path("api/v4/", api.urls),
     path("recordings/<uuid:reference>/", dialer_views.recording, name="recording"),
+    path(
+        "telephony/callbacks/<str:token>/",
+        dialer_views.telephony_callback,
+        name="telephony-callback",
+    ),
     path("console/", include("leadline.console.urls")),
     path("voice/dashboard/", include("leadline.dashboard.urls")),
 ]

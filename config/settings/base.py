@@ -231,6 +231,18 @@ LEADLINE_TRUSTED_PROXY_HOPS = int(os.environ.get("LEADLINE_TRUSTED_PROXY_HOPS", 
 LEADLINE_TELEPHONY_PROVIDER = os.environ.get(
     "LEADLINE_TELEPHONY_PROVIDER", "leadline.dialer.telephony.simulator.SimulatorProvider"
 )
+# Real providers (Exotel, Twilio; accounts per business): calls placed per account per minute
+# at most (Exotel allows 200 a minute per account: we stay below it), when a call with no
+# final status is read back from the provider, and how long recordings are waited for.
+LEADLINE_TELEPHONY_CALLS_PER_MINUTE = int(
+    os.environ.get("LEADLINE_TELEPHONY_CALLS_PER_MINUTE", "180")
+)
+LEADLINE_TELEPHONY_RECONCILE_AFTER_SECONDS = int(
+    os.environ.get("LEADLINE_TELEPHONY_RECONCILE_AFTER_SECONDS", "120")
+)
+LEADLINE_RECORDING_FETCH_GIVE_UP_SECONDS = int(
+    os.environ.get("LEADLINE_RECORDING_FETCH_GIVE_UP_SECONDS", "3600")
+)
 LEADLINE_SIMULATOR = {"speed": float(os.environ.get("LEADLINE_SIMULATOR_SPEED", "1"))}
 if os.environ.get("LEADLINE_SIMULATOR_ANSWER"):
     # The share of simulated calls that are answered (0..1); the rest are busy or unanswered.

@@ -63,3 +63,9 @@ class Unprocessable(ApiError):
 class RateLimited(ApiError):
     status = 429
     default_detail = "Rate limit exceeded."
+
+
+class ServiceUnavailable(ApiError):
+    # An outside service we depend on (a telephony provider) failed; the client may retry.
+    status = 503
+    default_detail = "A service Leadline depends on is unavailable; try again shortly."

@@ -24,11 +24,24 @@ _SALT = "leadline.recording"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def recording_store(*, attempt_uuid: str, campaign_public_id: str, audio: bytes) -> str:
-    """Save the audio and return its storage path."""
+# The formats providers deliver (the simulator and Twilio's .wav, Exotel's and Twilio's .mp3),
+# served back with their own content type: the stored file is the provider's, byte for byte.
+CONTENT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+
+
+def recording_store(
+    *, attempt_uuid: str, campaign_public_id: str, audio: bytes, extension: str = "wav"
+) -> str:
+    """Save the audio and return its storage path (the extension says its format)."""
+    if extension not in CONTENT_TYPES:
+        raise ValueError(f"unsupported recording format {extension!r}")
     return default_storage.save(
-        f"recordings/{campaign_public_id}/{attempt_uuid}.wav", ContentFile(audio)
+        f"recordings/{campaign_public_id}/{attempt_uuid}.{extension}", ContentFile(audio)
     )
+
+
+def _content_type(path: str) -> str:
+    return CONTENT_TYPES.get(path.rsplit(".", 1)[-1], "application/octet-stream")
 
 
 def recording_delete(path: str) -> None:
@@ -89,7 +102,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     match = _RANGE.match(request.headers.get("Range", "").strip())
     response: HttpResponseBase
     if not match or match.groups() == ("", ""):
-        response = FileResponse(default_storage.open(path, "rb"), content_type="audio/wav")
+        response = FileResponse(default_storage.open(path, "rb"), content_type=_content_type(path))
         for name, value in headers.items():
             response[name] = value
         response["Content-Length"] = str(size)
@@ -118,7 +131,7 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
         finally:
             handle.close()
 
-    response = StreamingHttpResponse(chunks(), status=206, content_type="audio/wav")
+    response = StreamingHttpResponse(chunks(), status=206, content_type=_content_type(path))
     for name, value in headers.items():
         response[name] = value
     response["Content-Range"] = f"bytes {start}-{end}/{size}"

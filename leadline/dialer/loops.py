@@ -16,3 +16,22 @@ def purge_recordings() -> int:
     # Each business's recording_retention_days, by call time; a batch per run, and the worker
     # runs it again at once while there is more.
     return services.recordings_purge()
+
+
+@register("reconcile-calls", interval_seconds=60)
+def reconcile_calls() -> int:
+    # Providers drop status callbacks (Exotel retries twice, then gives up): a call with no
+    # final status after a few minutes is read back from the provider.
+    return services.calls_reconcile()
+
+
+@register("fetch-recordings", interval_seconds=15)
+def fetch_recordings() -> int:
+    # Real providers publish recordings minutes after the call; each is retried with backoff.
+    return services.recordings_fetch()
+
+
+@register("delete-provider-recordings", interval_seconds=60)
+def delete_provider_recordings() -> int:
+    # Once stored here (or the lead erased), the provider's copy goes where it can.
+    return services.recordings_provider_delete()

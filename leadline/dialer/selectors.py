@@ -74,6 +74,7 @@ class CallView:
     answered: bool
     seconds: int | None  # talk time so far (live) or the call's duration once it ended
     lead_erased: bool
+    failure: str = ""  # why the call failed, in our words (providers' texts never reach here)
 
     @property
     def duration(self) -> str:
@@ -249,6 +250,7 @@ def call_view(*, attempt: CallAttempt, now: datetime | None = None) -> CallView:
         answered=attempt.answered_at is not None,
         seconds=seconds,
         lead_erased=erased,
+        failure=attempt.failure,
     )
 
 
@@ -305,6 +307,7 @@ class AttemptRow:
     answers: list[tuple[str, str]]
     recording_url: str | None
     discarded: bool
+    recording_note: str = ""  # a real provider's recording still on its way, or given up
 
     @property
     def duration(self) -> str:
@@ -318,6 +321,14 @@ def _origin_relative(url: str | None) -> str | None:
         return None
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
+
+
+def _recording_note(attempt: CallAttempt) -> str:
+    if attempt.recording or not attempt.recording_status:
+        return ""
+    if attempt.recording_status == CallAttempt.RecordingStatus.PENDING:
+        return "Recording on its way from the provider."
+    return f"Recording unavailable: {attempt.recording_error or 'the provider never sent it'}"
 
 
 def lead_attempts_for_business(*, business: Business, lead: Lead) -> list[AttemptRow]:
@@ -352,6 +363,7 @@ def lead_attempts_for_business(*, business: Business, lead: Lead) -> list[Attemp
                 else None
             ),
             discarded=attempt.discarded,
+            recording_note=_recording_note(attempt) if lead.erased_at is None else "",
         )
         for attempt in attempts
     ]

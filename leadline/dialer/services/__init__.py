@@ -6,7 +6,14 @@ moving a service between its modules changes no caller.
 """
 
 from ..availability import LeadUnavailable
-from .calls import call_event_record, call_place, call_refresh, calls_erase_for_lead
+from .calls import (
+    call_callback_receive,
+    call_event_record,
+    call_place,
+    call_refresh,
+    calls_erase_for_lead,
+    calls_reconcile,
+)
 from .claims import QUEUE_ORDER, lead_claim, lead_held_by, leases_expire
 from .dispositions import (
     CALLBACKS_BEYOND_MAX_ATTEMPTS,
@@ -15,6 +22,7 @@ from .dispositions import (
     DispositionResult,
     disposition_submit,
 )
+from .provider_recordings import recordings_fetch, recordings_provider_delete
 from .retention import recordings_purge
 
 __all__ = [
@@ -24,13 +32,17 @@ __all__ = [
     "QUEUE_ORDER",
     "DispositionResult",
     "LeadUnavailable",
+    "call_callback_receive",
     "call_event_record",
     "call_place",
     "call_refresh",
     "calls_erase_for_lead",
+    "calls_reconcile",
     "disposition_submit",
     "lead_claim",
     "lead_held_by",
     "leases_expire",
+    "recordings_fetch",
+    "recordings_provider_delete",
     "recordings_purge",
 ]

@@ -168,7 +168,9 @@ def disposition_submit(
             _attempt_discard(attempt)
             return DispositionResult("discarded", lead, attempt)
         _attempt_dispose(attempt, outcome, cleaned, callback_at, now)
-        if attempt.recording:
+        if attempt.recording or attempt.recording_status == CallAttempt.RecordingStatus.PENDING:
+            # A real provider's recording may still be on its way: the signed URL answers a
+            # 404 saying so until the worker has stored it.
             lead.latest_recording = str(attempt.uuid)
         lead.latest_called_at = attempt.started_at
         if _lead_out_of_reach(lead, rep, now):
