@@ -199,16 +199,28 @@ def leadline(env, *args) -> str:
 
 
 class LiveServer:
-    def __init__(self, env, *, workers=2, threads=4):
-        self.port = free_port()
+    def __init__(self, env, *, workers=2, threads=4, port=None, log=None):
+        # A caller that must know the address first (LEADLINE_PUBLIC_URL, for providers'
+        # callbacks) picks the port itself; one that scans the server's output passes `log`.
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            gunicorn_argv(
-                bind=f"127.0.0.1:{self.port}", workers=workers, threads=threads, log_level="warning"
-            ),
-            env=env,
-            cwd=ROOT,
-        )
+        output = open(log, "ab") if log is not None else None  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                gunicorn_argv(
+                    bind=f"127.0.0.1:{self.port}",
+                    workers=workers,
+                    threads=threads,
+                    log_level="warning",
+                ),
+                env=env,
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT if output is not None else None,
+            )
+        finally:
+            if output is not None:
+                output.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -45,7 +45,14 @@ from ..availability import (
     unavailable_kind,
 )
 from ..models import CallAttempt
-from ..telephony import CallbackRejected, CallRequest, CallState, Provider, ProviderError
+from ..telephony import (
+    CallbackEvent,
+    CallbackRejected,
+    CallRequest,
+    CallState,
+    Provider,
+    ProviderError,
+)
 from ..telephony import provider_for as _provider_for
 from ..telephony.accounts import line_for_account, line_for_campaign
 
@@ -245,6 +252,10 @@ def call_event_record(
         gone = lead.erased_at is not None or locked.discarded
         locked.telephony_status = state.status
         locked.answered_at = state.answered_at or locked.answered_at
+        if state.status == Status.ANSWERED and locked.answered_at is None:
+            # Exotel does not say mid-call when the lead picked up: the event's time will do
+            # until the final state brings the exact one.
+            locked.answered_at = now
         locked.ended_at = state.ended_at or locked.ended_at
         if state.duration_seconds is not None or finished:
             locked.duration_seconds = state.duration_seconds
@@ -334,15 +345,24 @@ def call_callback_receive(
         raise BadRequest("The callback names another call.")
     state = event.state
     if not provider.signed_callbacks or state is None:
-        if attempt.telephony_status in CallAttempt.FINISHED and not event.recording_ref:
+        if attempt.telephony_status in CallAttempt.FINISHED and attempt.recording_ref:
             return attempt  # already final: nothing the provider could add
         try:
-            state = provider.call_state(
+            confirmed = provider.call_state(
                 call_id=attempt.provider_call_id, placed_at=attempt.started_at, now=now
             )
         except ProviderError as exc:
             # The reconcile loop reads the call again later; the provider may retry too.
             raise ServiceUnavailable(exc.detail) from None
+        claimed_final = state is not None and state.status in CallAttempt.FINISHED
+        if claimed_final and confirmed.status not in CallAttempt.FINISHED:
+            # A callback saying "ended" about a call the provider says is still live: forged,
+            # or ahead of the provider's own records. Refused (Exotel retries a refused
+            # callback); the reconcile loop catches up either way.
+            raise Conflict("The callback disagrees with the provider's record of the call.")
+        # What an unsigned callback says is never recorded, only what the provider confirms
+        # (its recording URL included).
+        state, event = confirmed, CallbackEvent(call_id=event.call_id)
     if event.recording_ref and not state.recording_ref:
         state = CallState(
             state.status,
