@@ -45,13 +45,13 @@ class TelephonyAccount(TimestampedModel):
 
     # The documented hosts; Exotel's are regional (api.exotel.com Singapore,
     # api.in.exotel.com Mumbai), so an account may name another.
-    DEFAULT_API_URLS = {
+    DEFAULT_API_URLS: dict[str, str] = {
         Provider.SIMULATOR: "",
         Provider.EXOTEL: "https://api.exotel.com",
         Provider.TWILIO: "https://api.twilio.com",
     }
     # Which credentials each provider needs (the CLI and admin ask for exactly these).
-    CREDENTIAL_NAMES = {
+    CREDENTIAL_NAMES: dict[str, tuple[str, ...]] = {
         Provider.SIMULATOR: (),
         Provider.EXOTEL: ("api_key", "api_token"),
         Provider.TWILIO: ("auth_token",),
