@@ -247,8 +247,20 @@ LEADLINE_SIMULATOR = {"speed": float(os.environ.get("LEADLINE_SIMULATOR_SPEED", 
 if os.environ.get("LEADLINE_SIMULATOR_ANSWER"):
     # The share of simulated calls that are answered (0..1); the rest are busy or unanswered.
     LEADLINE_SIMULATOR["answer"] = float(os.environ["LEADLINE_SIMULATOR_ANSWER"])
-# Absolute URLs in API results and webhook payloads (recordings) start with this.
-LEADLINE_PUBLIC_URL = os.environ.get("LEADLINE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Absolute URLs in API results and webhook payloads (recordings) and the telephony providers'
+# status callbacks start with this. Unset, it follows HOST and PORT (what `leadline serve`
+# and `make run` listen on), so `PORT=9000 make run` hands out links that work. A wildcard
+# listen address (0.0.0.0, ::) means "every interface", not an address anyone can connect
+# to, so the URL names this machine's loopback instead; anything a provider must reach from
+# outside has to be set explicitly (production requires an https:// one).
+_listen_host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+if _listen_host in ("0.0.0.0", "::", "[::]"):
+    _listen_host = "127.0.0.1"
+elif ":" in _listen_host and not _listen_host.startswith("["):
+    _listen_host = f"[{_listen_host}]"  # an IPv6 address is bracketed in a URL
+LEADLINE_PUBLIC_URL = os.environ.get(
+    "LEADLINE_PUBLIC_URL", f"http://{_listen_host}:{os.environ.get('PORT', '').strip() or '8000'}"
+).rstrip("/")
 # A recording URL stays valid for between this and twice this long after it is handed out.
 LEADLINE_RECORDING_URL_TTL_SECONDS = 7 * 24 * 3600
 
