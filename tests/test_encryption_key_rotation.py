@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
+from leadline.campaigns.models import TelephonyAccount
 from leadline.core import crypto
 from leadline.webhooks.models import WebhookEndpoint
 from leadline.webhooks.services import endpoint_create
@@ -62,3 +63,25 @@ def test_rotate_keys_refuses_a_secret_no_key_decrypts(business, settings):
     with pytest.raises(CommandError, match="LEADLINE_ENCRYPTION_KEY_FALLBACKS"):
         call_command("rotate_keys", stdout=io.StringIO())
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret_encrypted == stored
+
+
+def test_rotate_keys_moves_telephony_credentials_too(business, settings):
+    settings.LEADLINE_ENCRYPTION_KEY, settings.LEADLINE_ENCRYPTION_KEY_FALLBACKS = "key-one", []
+    account = TelephonyAccount(
+        business=business, provider="exotel", account_sid="acme1", caller_ids=["+918047100100"]
+    )
+    account.credentials_set({"api_key": "key-abc", "api_token": "token-xyz"})
+    account.save()
+    before = account.credentials_encrypted
+    settings.LEADLINE_ENCRYPTION_KEY, settings.LEADLINE_ENCRYPTION_KEY_FALLBACKS = (
+        "key-two",
+        ["key-one"],
+    )
+    out = io.StringIO()
+    call_command("rotate_keys", stdout=out)
+    assert "1 telephony accounts" in out.getvalue()
+    assert "token-xyz" not in out.getvalue()
+    settings.LEADLINE_ENCRYPTION_KEY_FALLBACKS = []  # the old key is gone now
+    account.refresh_from_db()
+    assert account.credentials_encrypted != before
+    assert account.credentials() == {"api_key": "key-abc", "api_token": "token-xyz"}

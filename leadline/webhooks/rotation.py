@@ -1,5 +1,8 @@
-"""Moving stored webhook secrets onto the current encryption key (after a key rotation)."""
+"""Moving stored secrets (webhook signing secrets, telephony credentials) onto the current
+encryption key after a key rotation. It lives with the webhooks, the highest layer holding
+such secrets; the telephony accounts below it are reached directly."""
 
+from leadline.campaigns.models import TelephonyAccount
 from leadline.core import crypto
 from leadline.webhooks.models import WebhookEndpoint
 
@@ -35,4 +38,17 @@ def endpoint_secrets_reencrypt() -> int:
             if updated:
                 rewritten += 1
                 break
+    return rewritten
+
+
+def telephony_credentials_reencrypt() -> int:
+    """Re-encrypt every telephony account's credentials under the current key; returns how
+    many were rewritten. Raises ValueError as `endpoint_secrets_reencrypt` does; each row is
+    a compare-and-swap on the ciphertext it read, so an edit meanwhile is never overwritten."""
+    rewritten = 0
+    rows = TelephonyAccount.objects.exclude(credentials_encrypted="").order_by("pk")
+    for pk, ciphertext in rows.values_list("pk", "credentials_encrypted"):
+        rewritten += TelephonyAccount.objects.filter(
+            pk=pk, credentials_encrypted=ciphertext
+        ).update(credentials_encrypted=crypto.reencrypt(ciphertext))
     return rewritten

@@ -154,7 +154,10 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
         if lead.attempts.filter(rep=rep, disposed_at__isnull=True, discarded=False).exists():
             raise Conflict("Record the outcome of the current call first.")
         campaign = lead.campaign
-        line = line_for_campaign(campaign)
+        try:
+            line = line_for_campaign(campaign)  # undecryptable credentials raise here
+        except ProviderError as exc:
+            raise _provider_error(exc) from None
         provider = _provider_for(line)
         _pace(campaign.telephony_account)
         token = secrets.token_urlsafe(32)
@@ -207,12 +210,17 @@ def call_refresh(
     now = now or timezone.now()
     if attempt.telephony_status in CallAttempt.FINISHED or not attempt.provider_call_id:
         return attempt
-    provider = attempt_provider(attempt)
-    if provider.pushes_status and not force:
-        return attempt
-    state = provider.call_state(
-        call_id=attempt.provider_call_id, placed_at=attempt.started_at, now=now
-    )
+    try:
+        provider = attempt_provider(attempt)
+        if provider.pushes_status and not force:
+            return attempt
+        state = provider.call_state(
+            call_id=attempt.provider_call_id, placed_at=attempt.started_at, now=now
+        )
+    except ProviderError:
+        if force:
+            raise
+        return attempt  # a page shows what we know; the reconcile loop asks again
     return call_event_record(attempt=attempt, state=state, now=now, provider=provider)
 
 
@@ -334,9 +342,11 @@ def call_callback_receive(
     )
     if attempt is None:
         raise NotFound("Unknown callback address.")
-    provider = attempt_provider(attempt)
     try:
+        provider = attempt_provider(attempt)
         event = provider.parse_callback(url=url, params=params, headers=headers, body=body)
+    except ProviderError as exc:
+        raise ServiceUnavailable(exc.detail) from None
     except CallbackRejected as exc:
         error = BadRequest(exc.detail)
         error.status = exc.status

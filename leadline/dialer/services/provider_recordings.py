@@ -89,8 +89,8 @@ def recordings_fetch(*, now: datetime | None = None, limit: int = 20) -> int:
         .order_by("recording_next_at")[:limit]
     )
     for attempt in due:
-        provider = attempt_provider(attempt)
         try:
+            provider = attempt_provider(attempt)
             audio = provider.fetch_recording(
                 call_id=attempt.provider_call_id, recording_ref=attempt.recording_ref
             )
@@ -120,8 +120,8 @@ def recordings_provider_delete(*, limit: int = 50) -> int:
         .order_by("pk")[:limit]
     )
     for attempt in copies:
-        provider = attempt_provider(attempt)
         try:
+            provider = attempt_provider(attempt)
             provider.delete_recording(
                 call_id=attempt.provider_call_id, recording_ref=attempt.recording_ref
             )

@@ -22,10 +22,14 @@ from leadline.leads import services as lead_services
 from leadline.leads.models import Lead
 from leadline.leads.results import lead_result
 from tests.fakes.exotel import FakeExotel
+
 try:
     from tests.fakes.twilio import FakeTwilio
 except ImportError:
-    class FakeTwilio: pass
+
+    class FakeTwilio:
+        pass
+
 
 from .conftest import make_rep
 
@@ -116,7 +120,10 @@ def test_a_call_end_to_end_through_callbacks_recording_and_deletion(fake, held, 
     assert not done.recording
 
     result = services.disposition_submit(
-        rep=rep, attempt_uuid=str(attempt.uuid), outcome_label=OBJECTIVE, answers={"interested": True}
+        rep=rep,
+        attempt_uuid=str(attempt.uuid),
+        outcome_label=OBJECTIVE,
+        answers={"interested": True},
     )
     assert result.state == "processed"
     lead.refresh_from_db()
@@ -319,7 +326,10 @@ def test_a_recording_that_never_comes_is_given_up_after_an_hour(fake, held, clie
     fake.lead_answers(sid)
     fake.hang_up(sid, talk_seconds=30)
     services.disposition_submit(
-        rep=rep, attempt_uuid=str(attempt.uuid), outcome_label=OBJECTIVE, answers={"interested": True}
+        rep=rep,
+        attempt_uuid=str(attempt.uuid),
+        outcome_label=OBJECTIVE,
+        answers={"interested": True},
     )
     services.recordings_fetch(now=timezone.now() + timedelta(hours=2))
     gone = _attempt(attempt.pk)
@@ -421,6 +431,9 @@ def test_erasure_mid_call_discards_the_capture_and_the_providers_copy(fake, held
     if isinstance(fake, FakeTwilio):
         assert fake.deleted_recordings
     result = services.disposition_submit(
-        rep=rep, attempt_uuid=str(attempt.uuid), outcome_label=OBJECTIVE, answers={"interested": True}
+        rep=rep,
+        attempt_uuid=str(attempt.uuid),
+        outcome_label=OBJECTIVE,
+        answers={"interested": True},
     )
     assert result.state == "discarded"
