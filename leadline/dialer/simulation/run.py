@@ -58,7 +58,9 @@ def _runnable_check(campaign: Campaign, reps: int, speed: float) -> None:
         raise SimulationError(f"reps must be between 1 and {MAX_REPS}")
     if speed <= 0:
         raise SimulationError("speed must be positive")
-    if get_provider().name != "simulator":
+    account = campaign.telephony_account
+    provider = account.provider if account is not None else get_provider().name
+    if provider != "simulator":
         raise SimulationError(
             "simulate only runs with the simulator telephony provider: a real provider would "
             "ring real people"

@@ -284,3 +284,22 @@ def test_callback_times_are_in_the_future_and_inside_the_window():
         at = callback_time(campaign, now, rng)
         assert at > now
         assert window_open(campaign, at), at.astimezone(ZoneInfo(campaign.timezone))
+
+
+@pytest.mark.django_db
+def test_refuses_a_campaign_whose_account_rings_real_phones(campaign):
+    from leadline.campaigns.models import TelephonyAccount
+
+    account = TelephonyAccount(
+        business=campaign.business,
+        provider="exotel",
+        account_sid="acme",
+        caller_ids=["+918047100100"],
+    )
+    account.credentials_set({"api_key": "k", "api_token": "t"})
+    account.save()
+    campaign.telephony_account = account
+    campaign.save(update_fields=["telephony_account"])
+    with pytest.raises(CommandError, match="real people"):
+        simulate("--campaign", campaign.public_id)
+    assert not User.objects.filter(username__startswith="sim-rep-").exists()
