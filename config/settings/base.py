@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "leadline.core",
     "leadline.accounts",
     "leadline.campaigns",
+    "leadline.compliance",
     "leadline.leads",
     "leadline.dialer",
     "leadline.webhooks",
@@ -228,6 +229,9 @@ LOGGING = {
 LEADLINE_TRUSTED_PROXY_HOPS = int(os.environ.get("LEADLINE_TRUSTED_PROXY_HOPS", "0"))
 
 # Telephony: the provider class, and the simulator's odds and time compression.
+# The key of compliance's number hashes (do-not-call lists, DND answers, call counts). It
+# cannot be rotated without losing every entry: production requires its own stable value.
+LEADLINE_NUMBER_HASH_KEY = os.environ.get("LEADLINE_NUMBER_HASH_KEY", "")
 LEADLINE_TELEPHONY_PROVIDER = os.environ.get(
     "LEADLINE_TELEPHONY_PROVIDER", "leadline.dialer.telephony.simulator.SimulatorProvider"
 )

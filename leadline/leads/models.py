@@ -55,6 +55,10 @@ class Lead(models.Model):
     converted_at = models.DateTimeField(null=True)
     conversion_detail = models.CharField(max_length=32, null=True)
     erased_at = models.DateTimeField(null=True)
+    # Why a queued lead is not being called yet (compliance: call caps, DND status pending),
+    # shown on the dashboard; empty once nothing holds it back.
+    # db_default: the bulk insert (COPY) names its columns and leaves this one to the database.
+    wait_reason = models.CharField(max_length=200, blank=True, db_default="")
 
     class Meta:
         constraints = [

@@ -7,6 +7,7 @@ lead created during a walk always lands after every page already read.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from leadline.core.errors import BadRequest, Conflict, NotFound
 
 from . import hooks
 from .models import Lead, LeadImportProblem
+from .results import lead_result
 from .selectors import lead_ids_existing
 from .validation import (
     CORE_INPUT_KEYS,
@@ -302,3 +304,57 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
         LeadImportProblem.objects.filter(lead_import__campaign=campaign, lead_id=lead_id).update(
             lead_id=None
         )
+
+
+def lead_withdraw(*, lead_pk: int, outcome: str, now: datetime | None = None) -> Lead | None:
+    """Process a queued lead without a call, because compliance says it may never be dialled
+    (a do-not-call entry, DND on a promotional campaign): `lead_outcome` says why, and the
+    `lead.processed` webhook goes as for any processed lead. None if the lead is no longer
+    queued (processed, disabled or erased meanwhile)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        lead = (
+            Lead.objects.select_for_update()
+            .select_related("campaign")
+            .filter(
+                pk=lead_pk,
+                status=Lead.Status.QUEUED,
+                disabled_at__isnull=True,
+                erased_at__isnull=True,
+            )
+            .first()
+        )
+        if lead is None:
+            return None
+        lead.status = Lead.Status.PROCESSED
+        lead.processed_at = now
+        lead.lead_outcome = outcome
+        lead.leased_by = None
+        lead.lease_expires_at = None
+        lead.wait_reason = ""
+        lead.updated_at = now
+        lead.save(
+            update_fields=[
+                "status",
+                "processed_at",
+                "lead_outcome",
+                "leased_by",
+                "lease_expires_at",
+                "wait_reason",
+                "updated_at",
+            ]
+        )
+        hooks.lead_event(
+            lead=lead,
+            type=hooks.LEAD_PROCESSED,
+            payload=lead_result(lead=lead, campaign=lead.campaign),
+        )
+    return lead
+
+
+def lead_hold(*, lead_pk: int, until: datetime, reason: str) -> None:
+    """Put a queued lead back until `until` (a call cap, the minimum gap, DND status still
+    unknown), saying why; a rep holding it lets go."""
+    Lead.objects.filter(pk=lead_pk, status=Lead.Status.QUEUED).update(
+        due_at=until, wait_reason=reason[:200], leased_by=None, lease_expires_at=None
+    )

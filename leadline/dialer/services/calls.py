@@ -55,6 +55,7 @@ from ..telephony import (
 )
 from ..telephony import provider_for as _provider_for
 from ..telephony.accounts import line_for_account, line_for_campaign
+from .claims import lead_dial_allowed, lead_dial_check
 
 logger = logging.getLogger(__name__)
 
@@ -144,40 +145,55 @@ def _placement_failed(
         )
 
 
+class _NotAllowed(Exception):
+    """Compliance refused the call inside call_place's transaction (nothing written yet)."""
+
+
 def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallAttempt:
     """Bridge the rep's phone and the lead's: the rep never sees or dials the number."""
     now = now or timezone.now()
     if not rep.phone_number:
         raise BadRequest("Your profile has no phone number to ring; ask an operator.")
-    with transaction.atomic():
-        lead = _held_lead_for_update(rep, lead_pk, now)
-        if lead.attempts.filter(rep=rep, disposed_at__isnull=True, discarded=False).exists():
-            raise Conflict("Record the outcome of the current call first.")
-        campaign = lead.campaign
-        try:
-            line = line_for_campaign(campaign)  # undecryptable credentials raise here
-        except ProviderError as exc:
-            raise _provider_error(exc) from None
-        provider = _provider_for(line)
-        _pace(campaign.telephony_account)
-        token = secrets.token_urlsafe(32)
-        attempt = CallAttempt.objects.create(
-            lead=lead,
-            campaign=campaign,
-            rep=rep,
-            provider=provider.name,
-            telephony_account=campaign.telephony_account,
-            callback_token_hash=callback_token_hash(token),
-            started_at=now,
-        )
-        before = (lead.attempts_count, lead.latest_called_at)
-        lead.attempts_count += 1
-        lead.latest_called_at = now
-        # A call in progress keeps the lead: the lease restarts from the call.
-        lead.lease_expires_at = now + timedelta(minutes=campaign.lease_minutes)
-        lead.save(update_fields=["attempts_count", "latest_called_at", "lease_expires_at"])
-        lead_phone = lead.phone_number
-        assert lead_phone is not None  # only an erased lead's tombstone has no number
+    refused: Lead | None = None
+    try:
+        with transaction.atomic():
+            lead = _held_lead_for_update(rep, lead_pk, now)
+            if lead.attempts.filter(rep=rep, disposed_at__isnull=True, discarded=False).exists():
+                raise Conflict("Record the outcome of the current call first.")
+            campaign = lead.campaign
+            # Compliance again at dial time, under the lead's lock: a number suppressed (or
+            # capped) since the claim is never rung.
+            if not lead_dial_allowed(lead=lead, now=now):
+                refused = lead
+                raise _NotAllowed
+            try:
+                line = line_for_campaign(campaign)  # undecryptable credentials raise here
+            except ProviderError as exc:
+                raise _provider_error(exc) from None
+            provider = _provider_for(line)
+            _pace(campaign.telephony_account)
+            token = secrets.token_urlsafe(32)
+            attempt = CallAttempt.objects.create(
+                lead=lead,
+                campaign=campaign,
+                rep=rep,
+                provider=provider.name,
+                telephony_account=campaign.telephony_account,
+                callback_token_hash=callback_token_hash(token),
+                started_at=now,
+            )
+            before = (lead.attempts_count, lead.latest_called_at)
+            lead.attempts_count += 1
+            lead.latest_called_at = now
+            # A call in progress keeps the lead: the lease restarts from the call.
+            lead.lease_expires_at = now + timedelta(minutes=campaign.lease_minutes)
+            lead.save(update_fields=["attempts_count", "latest_called_at", "lease_expires_at"])
+            lead_phone = lead.phone_number
+            assert lead_phone is not None  # only an erased lead's tombstone has no number
+    except _NotAllowed:
+        assert refused is not None
+        lead_dial_check(lead=refused, now=now)  # withdraws or holds it, as a claim would
+        raise Conflict("This lead may not be called now; take the next lead.") from None
     request = CallRequest(
         reference=str(attempt.uuid),
         rep_phone=rep.phone_number,

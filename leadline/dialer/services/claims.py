@@ -16,10 +16,14 @@ from django.utils import timezone
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.rules import window_open
+from leadline.compliance.decisions import dial_decision
 from leadline.core.db import SENTINEL_NOW, SENTINEL_PK, db_datetime, precompiled
+from leadline.leads import services as lead_services
 from leadline.leads.models import Lead
 
 QUEUE_ORDER = ("queue_class", "-priority", "due_at", "id")
+# A lead held back with no known time (DND status not yet known) is offered again after this.
+DECISION_RETRY = timedelta(minutes=15)
 
 # A claim runs three statements, two of them inside the rep's lock; each is precompiled once
 # per process (`core.db.precompiled`), since building them with the ORM cost more Python than
@@ -122,11 +126,50 @@ def _lease_queue_head(campaign: Campaign, rep: User, now: datetime) -> Lead | No
     return lead
 
 
+# A claim that meets leads compliance refuses (withdrawn or held back) takes the next one,
+# this many times at most, so one claim stays bounded however long the refused run is.
+CLAIM_SKIPS = 20
+
+
 def lead_claim(
     *, rep: User, now: datetime | None = None, ignore_window: bool = False
 ) -> Lead | None:
-    """Lease the most due lead of the rep's active campaigns (callbacks, retries, then new)."""
+    """Lease the most due lead of the rep's active campaigns (callbacks, retries, then new)
+    that compliance lets us dial now. A lead it refuses is withdrawn (processed without a
+    call: do-not-call, DND) or held back until it may be called (caps, gap), and the claim
+    takes the next one."""
     now = now or timezone.now()
+    for _ in range(CLAIM_SKIPS):
+        lead = _lead_claim_once(rep=rep, now=now, ignore_window=ignore_window)
+        if lead is None or lead_dial_check(lead=lead, now=now):
+            return lead
+    return None
+
+
+def lead_dial_allowed(*, lead: Lead, now: datetime) -> bool:
+    """Whether compliance lets the lead be dialled now (no side effects)."""
+    if lead.phone_number is None:
+        return False
+    return dial_decision(campaign=lead.campaign, phone=lead.phone_number, now=now).dial
+
+
+def lead_dial_check(*, lead: Lead, now: datetime) -> bool:
+    """Ask compliance whether the lead may be dialled now; if not, act on the answer
+    (withdraw or hold the lead) and say False."""
+    if lead.phone_number is None:  # an erased tombstone is never claimed; be safe anyway
+        return False
+    decision = dial_decision(campaign=lead.campaign, phone=lead.phone_number, now=now)
+    if decision.dial:
+        return True
+    if decision.never:
+        lead_services.lead_withdraw(lead_pk=lead.pk, outcome=decision.outcome, now=now)
+    else:
+        until = decision.earliest_at or now + DECISION_RETRY
+        lead_services.lead_hold(lead_pk=lead.pk, until=until, reason=decision.reason)
+    return False
+
+
+def _lead_claim_once(*, rep: User, now: datetime, ignore_window: bool) -> Lead | None:
     campaigns = [c for c in _rep_campaigns(rep) if ignore_window or window_open(c, now)]
     with transaction.atomic():
         held_pk = _lock_rep_and_find_held(rep, now)
