@@ -177,12 +177,23 @@ def test_a_real_providers_call_from_the_console_to_the_webhook(site):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     fake, url, provider = site["fake"], site["url"], site["provider"]
     pages: list[str] = []
+    bodies: list[str] = []
 
     with site["sync_playwright"]() as playwright:
         browser = launch(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(15_000)
+
+            # Every response the rep's browser receives (pages, polled partials, assets), read
+            # as it arrives: after a navigation an earlier body is gone.
+            def keep(response) -> None:
+                try:
+                    bodies.append(response.body().decode(errors="replace"))
+                except Exception:
+                    return
+
+            page.on("response", keep)
 
             def snap(name: str) -> None:
                 pages.append(page.content())
@@ -196,6 +207,14 @@ def test_a_real_providers_call_from_the_console_to_the_webhook(site):
             expect(page.locator("h1.contact")).to_have_text("Kavya Iyer")
             snap("01-lead")
 
+            # The provider refuses the credentials: the rep is told, keeps the lead, retries.
+            fake.fail_next(401)
+            page.click("button.call")
+            expect(page.locator(".message.error")).to_contain_text("credentials")
+            expect(page.locator("h1.contact")).to_have_text("Kavya Iyer")
+            assert not fake.calls
+            snap("02-refused")
+
             page.click("button.call")
             status = page.locator("#call-status")
             expect(status).to_be_visible()
@@ -208,24 +227,27 @@ def test_a_real_providers_call_from_the_console_to_the_webhook(site):
             else:
                 assert (call.to, call.from_) == ("+919000000009", fake.numbers[0])
                 assert LEAD_DIGITS in call.twiml
-            snap("02-ringing")
+            snap("03-ringing")
 
             fake.rep_answers(sid)
             fake.lead_answers(sid)
             expect(status).to_have_attribute("data-status", "answered")
-            snap("03-answered")
+            snap("04-answered")
             fake.hang_up(sid, talk_seconds=37)
             expect(status).to_have_attribute("data-status", "completed")
             expect(status.locator(".duration")).to_have_text("0:37")
-            snap("04-ended")
+            snap("05-ended")
 
             page.select_option("#id_outcome", OBJECTIVE)
             page.check("input[name=answer_interested][value=yes]")
             page.click("button:has-text('Save outcome')")
             expect(page.locator(".message.success")).to_contain_text("The lead is processed.")
-            snap("05-saved")
+            snap("06-saved")
         finally:
             browser.close()
+    assert sum("call-status" in body for body in bodies) >= 3, "the polled partials were read"
+    for body in bodies:
+        assert not NUMBER.search(body), "a response to the rep carries the lead's number"
 
     def processed_event():
         for record in site["receiver"].records():

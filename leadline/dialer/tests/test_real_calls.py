@@ -12,11 +12,12 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from leadline.campaigns.models import TelephonyAccount
 from leadline.core.errors import BadRequest, RateLimited, ServiceUnavailable
-from leadline.dialer import services
+from leadline.dialer import selectors, services
 from leadline.dialer.models import CallAttempt
 from leadline.leads import services as lead_services
 from leadline.leads.models import Lead
@@ -435,3 +436,57 @@ def test_erasure_mid_call_discards_the_capture_and_the_providers_copy(fake, held
         answers={"interested": True},
     )
     assert result.state == "discarded"
+
+
+def test_erasure_after_the_call_deletes_our_file_and_the_providers_copy(fake, held):
+    rep, lead = held
+    attempt = services.call_place(rep=rep, lead_pk=lead.pk)
+    sid = attempt.provider_call_id
+    fake.rep_answers(sid)
+    fake.lead_answers(sid)
+    fake.hang_up(sid, talk_seconds=20)
+    services.disposition_submit(
+        rep=rep,
+        attempt_uuid=str(attempt.uuid),
+        outcome_label=OBJECTIVE,
+        answers={"interested": True},
+    )
+    services.recordings_fetch()
+    stored = _attempt(attempt.pk)
+    assert stored.recording_status == "stored"
+    path = stored.recording
+    assert default_storage.exists(path)
+    # The live server makes these tests transactional: the erasure commits, and its
+    # on-commit file deletion runs, as in production.
+    lead_services.lead_erase(campaign=lead.campaign, lead_id="real-1")
+    assert not default_storage.exists(path)
+    erased = _attempt(attempt.pk)
+    assert (erased.recording, erased.recording_status) == ("", "")
+    # Ours is gone at once; the provider's copy goes with the worker's next deletion run.
+    assert erased.provider_copy is True
+    services.recordings_provider_delete()
+    cleared = _attempt(attempt.pk)
+    assert (cleared.provider_copy, cleared.provider_call_id, cleared.recording_ref) == (
+        False,
+        "",
+        "",
+    )
+    if isinstance(fake, FakeTwilio):
+        assert fake.deleted_recordings
+
+
+def test_a_given_up_recording_shows_its_reason_on_the_dashboard(fake, held, campaign):
+    rep, lead = held
+    fake.recording_delay = True
+    attempt = services.call_place(rep=rep, lead_pk=lead.pk)
+    sid = attempt.provider_call_id
+    fake.rep_answers(sid)
+    fake.lead_answers(sid)
+    fake.hang_up(sid, talk_seconds=30)
+    rows = selectors.lead_attempts_for_business(business=campaign.business, lead=lead)
+    assert rows[0].recording_note == "Recording on its way from the provider."
+    services.recordings_fetch(now=timezone.now() + timedelta(hours=2))
+    rows = selectors.lead_attempts_for_business(business=campaign.business, lead=lead)
+    assert rows[0].recording_url is None
+    assert rows[0].recording_note.startswith("Recording unavailable: ")
+    assert "did not publish" in rows[0].recording_note
