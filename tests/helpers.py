@@ -37,6 +37,17 @@ def seconds_left_in_window(now: float | None = None) -> float:
     return WINDOW_SECONDS - now % WINDOW_SECONDS
 
 
+def wait_for(predicate, *, timeout: float, what: str):
+    """Poll `predicate` until it returns something truthy (returned), for `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 def wait_for_fresh_window(min_seconds: float = 10.0) -> None:
     """Sleep into the next rate-limit window if fewer than `min_seconds` remain of this one.
 

@@ -10,7 +10,6 @@ test-artifacts/screenshots/dashboard-integrations-*.png.
 """
 
 import base64
-import time
 
 import orjson
 import pytest
@@ -19,7 +18,14 @@ import standardwebhooks
 
 from conftest import LiveServer
 from tests.browser import browser_or_skip, dashboard_sign_in, launch, screenshot
-from tests.helpers import HTTP_TIMEOUT, Worker, bootstrap, json_headers, leads_payload
+from tests.helpers import (
+    HTTP_TIMEOUT,
+    Worker,
+    bootstrap,
+    json_headers,
+    leads_payload,
+    wait_for,
+)
 from tests.test_webhooks_live import SCHEDULE_SCALE, WEBHOOK_TIMEOUT, Receiver
 
 pytestmark = pytest.mark.live
@@ -67,16 +73,6 @@ def create_leads(base_url: str, token: str, campaign_id: str, prefix: str) -> in
         timeout=HTTP_TIMEOUT,
     )
     return response.status_code
-
-
-def wait_for(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_integrations_page_end_to_end(site):

@@ -12,7 +12,6 @@ the lead's digits.
 
 import base64
 import re
-import time
 import uuid
 
 import orjson
@@ -23,7 +22,7 @@ from conftest import LiveServer, free_port, leadline
 from tests.browser import SCREENSHOTS, browser_or_skip, launch
 from tests.fakes.exotel import FakeExotel
 from tests.fakes.twilio import FakeTwilio
-from tests.helpers import HTTP_TIMEOUT, Worker, bootstrap, create_leads
+from tests.helpers import HTTP_TIMEOUT, Worker, bootstrap, create_leads, wait_for
 from tests.test_webhooks_live import SCHEDULE_SCALE, WEBHOOK_TIMEOUT, Receiver
 
 pytestmark = pytest.mark.live
@@ -31,16 +30,6 @@ pytestmark = pytest.mark.live
 LEAD_DIGITS = "9876512345"
 NUMBER = re.compile(r"[\s\-./()+]*".join("98765") + r"(?:[\s\-./()]*\d){5}")
 OBJECTIVE = "Connected : Objective Met"
-
-
-def wait_for(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _connect(env: dict[str, str], fake, business_id: int, campaign_id: str) -> int:

@@ -86,6 +86,13 @@ def held(line, campaign, api):
     return rep, lead
 
 
+def _converse(fake, sid: str, seconds: int) -> None:
+    """The rep picks up, then the lead; they talk for `seconds` and hang up."""
+    fake.rep_answers(sid)
+    fake.lead_answers(sid)
+    fake.hang_up(sid, talk_seconds=seconds)
+
+
 def _attempt(pk: int) -> CallAttempt:
     return CallAttempt.objects.select_related("lead").get(pk=pk)
 
@@ -201,9 +208,7 @@ def test_duplicate_and_out_of_order_callbacks_are_harmless(fake, held):
     fake.duplicate_callbacks = True
     attempt = services.call_place(rep=rep, lead_pk=lead.pk)
     sid = attempt.provider_call_id
-    fake.rep_answers(sid)
-    fake.lead_answers(sid)
-    fake.hang_up(sid, talk_seconds=17)
+    _converse(fake, sid, 17)
     done = _attempt(attempt.pk)
     assert (done.telephony_status, done.duration_seconds) == ("completed", 17)
     # Every callback again, oldest first, after the final one: nothing moves backwards.
@@ -259,9 +264,7 @@ def test_dropped_callbacks_are_recovered_by_reconciliation(fake, held):
     fake.drop_callbacks = True
     attempt = services.call_place(rep=rep, lead_pk=lead.pk)
     sid = attempt.provider_call_id
-    fake.rep_answers(sid)
-    fake.lead_answers(sid)
-    fake.hang_up(sid, talk_seconds=25)
+    _converse(fake, sid, 25)
     assert _attempt(attempt.pk).telephony_status == "initiated"
     # Too early: a call is only read back after a few minutes without news.
     assert services.calls_reconcile() == 0
@@ -301,9 +304,7 @@ def test_late_recordings_are_retried_then_given_up_with_a_reason(fake, held, cli
     fake.recording_delay = True
     attempt = services.call_place(rep=rep, lead_pk=lead.pk)
     sid = attempt.provider_call_id
-    fake.rep_answers(sid)
-    fake.lead_answers(sid)
-    fake.hang_up(sid, talk_seconds=30)
+    _converse(fake, sid, 30)
     services.recordings_fetch()
     waiting = _attempt(attempt.pk)
     assert waiting.recording_status == "pending"
@@ -321,9 +322,7 @@ def test_a_recording_that_never_comes_is_given_up_after_an_hour(fake, held, clie
     fake.recording_delay = True
     attempt = services.call_place(rep=rep, lead_pk=lead.pk)
     sid = attempt.provider_call_id
-    fake.rep_answers(sid)
-    fake.lead_answers(sid)
-    fake.hang_up(sid, talk_seconds=30)
+    _converse(fake, sid, 30)
     services.disposition_submit(
         rep=rep,
         attempt_uuid=str(attempt.uuid),
@@ -442,9 +441,7 @@ def test_erasure_after_the_call_deletes_our_file_and_the_providers_copy(fake, he
     rep, lead = held
     attempt = services.call_place(rep=rep, lead_pk=lead.pk)
     sid = attempt.provider_call_id
-    fake.rep_answers(sid)
-    fake.lead_answers(sid)
-    fake.hang_up(sid, talk_seconds=20)
+    _converse(fake, sid, 20)
     services.disposition_submit(
         rep=rep,
         attempt_uuid=str(attempt.uuid),
@@ -480,9 +477,7 @@ def test_a_given_up_recording_shows_its_reason_on_the_dashboard(fake, held, camp
     fake.recording_delay = True
     attempt = services.call_place(rep=rep, lead_pk=lead.pk)
     sid = attempt.provider_call_id
-    fake.rep_answers(sid)
-    fake.lead_answers(sid)
-    fake.hang_up(sid, talk_seconds=30)
+    _converse(fake, sid, 30)
     rows = selectors.lead_attempts_for_business(business=campaign.business, lead=lead)
     assert rows[0].recording_note == "Recording on its way from the provider."
     services.recordings_fetch(now=timezone.now() + timedelta(hours=2))
