@@ -103,7 +103,7 @@ class LeadlineUserFormMixin:
 class UserAddForm(LeadlineUserFormMixin, DjangoUserAdmin.add_form):
     class Meta(DjangoUserAdmin.add_form.Meta):
         model = User
-        fields = ("username", "business", "role", "phone_number")
+        fields = ("username", "business", "role", "business_role", "phone_number")
 
     def clean(self):
         cleaned_data = super().clean()
@@ -130,18 +130,19 @@ class UserAdmin(DjangoUserAdmin):
         "email",
         "business",
         "role",
+        "business_role",
         "is_staff",
         "is_active",
         "last_login",
     )
-    list_filter = ("role", "business", "is_active", "is_staff", "is_superuser")
+    list_filter = ("role", "business_role", "business", "is_active", "is_staff", "is_superuser")
     list_select_related = ("business",)
     search_fields = ("username", "email", "first_name", "last_name", "business__name")
     autocomplete_fields = ("business",)
     fieldsets = (
         # django-stubs give UserAdmin the ModelAdmin's Optional fieldsets; Django defines them.
         *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
-        ("Leadline", {"fields": ("business", "role", "phone_number")}),
+        ("Leadline", {"fields": ("business", "role", "business_role", "phone_number")}),
     )
     add_fieldsets = (
         (
@@ -155,6 +156,7 @@ class UserAdmin(DjangoUserAdmin):
                     "password2",
                     "business",
                     "role",
+                    "business_role",
                     "phone_number",
                 ),
             },
