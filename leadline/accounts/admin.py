@@ -89,6 +89,17 @@ class LeadlineUserFormMixin:
     """Role, business and the rep's own phone (normalised to E.164, as `leadline rep add`)."""
 
     cleaned_data: dict[str, Any]  # the form's, as this mixes into one
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "business_role" in self.fields:
+            # A form posted without it (a script, an older page) keeps the model's default
+            # rather than failing: browsers always send the preselected owner.
+            self.fields["business_role"].required = False
+
+    def clean_business_role(self):
+        return self.cleaned_data.get("business_role") or User.BusinessRole.OWNER
 
     def clean_phone_number(self):
         value = self.cleaned_data.get("phone_number", "")

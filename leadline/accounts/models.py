@@ -74,6 +74,7 @@ class User(AbstractUser):
     business = models.ForeignKey(
         Business, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+
     class BusinessRole(models.TextChoices):
         # What client staff may do inside their business (leadline.accounts.permissions);
         # ordered lowest first. Reps and operators ignore it: their `role` decides.

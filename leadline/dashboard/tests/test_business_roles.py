@@ -23,7 +23,7 @@ from tests.test_hostile_forms import FormParser, url_patterns
 
 pytestmark = pytest.mark.django_db
 
-V, M, O = "viewer", "manager", "owner"
+V, M, O = "viewer", "manager", "owner"  # noqa: E741 - the roles, as the table reads
 RANK = {V: 0, M: 1, O: 2}
 GET, POST = "GET", "POST"
 
@@ -141,11 +141,7 @@ def urls(world) -> dict[str, str]:
             if param == "pk":
                 name = pattern.name or ""
                 key = (
-                    "token"
-                    if "token" in name
-                    else "endpoint"
-                    if "integrations" in name
-                    else "lead"
+                    "token" if "token" in name else "endpoint" if "integrations" in name else "lead"
                 )
                 kwargs[param] = world["kwargs"][key]
             else:

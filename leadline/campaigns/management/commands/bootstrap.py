@@ -2,12 +2,12 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from leadline.accounts.models import User
 from leadline.accounts.services import (
     api_token_create,
     business_get_or_create,
     dashboard_user_create,
 )
-from leadline.accounts.models import User
 from leadline.campaigns.services import campaign_get_or_create
 
 
