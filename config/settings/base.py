@@ -136,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "leadline.dashboard.context_processors.banners",
+                "leadline.dashboard.context_processors.business_permissions",
             ],
         },
     },

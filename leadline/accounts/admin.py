@@ -89,6 +89,17 @@ class LeadlineUserFormMixin:
     """Role, business and the rep's own phone (normalised to E.164, as `leadline rep add`)."""
 
     cleaned_data: dict[str, Any]  # the form's, as this mixes into one
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "business_role" in self.fields:
+            # A form posted without it (a script, an older page) keeps the model's default
+            # rather than failing: browsers always send the preselected owner.
+            self.fields["business_role"].required = False
+
+    def clean_business_role(self):
+        return self.cleaned_data.get("business_role") or User.BusinessRole.OWNER
 
     def clean_phone_number(self):
         value = self.cleaned_data.get("phone_number", "")
@@ -103,7 +114,7 @@ class LeadlineUserFormMixin:
 class UserAddForm(LeadlineUserFormMixin, DjangoUserAdmin.add_form):
     class Meta(DjangoUserAdmin.add_form.Meta):
         model = User
-        fields = ("username", "business", "role", "phone_number")
+        fields = ("username", "business", "role", "business_role", "phone_number")
 
     def clean(self):
         cleaned_data = super().clean()
@@ -130,18 +141,19 @@ class UserAdmin(DjangoUserAdmin):
         "email",
         "business",
         "role",
+        "business_role",
         "is_staff",
         "is_active",
         "last_login",
     )
-    list_filter = ("role", "business", "is_active", "is_staff", "is_superuser")
+    list_filter = ("role", "business_role", "business", "is_active", "is_staff", "is_superuser")
     list_select_related = ("business",)
     search_fields = ("username", "email", "first_name", "last_name", "business__name")
     autocomplete_fields = ("business",)
     fieldsets = (
         # django-stubs give UserAdmin the ModelAdmin's Optional fieldsets; Django defines them.
         *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
-        ("Leadline", {"fields": ("business", "role", "phone_number")}),
+        ("Leadline", {"fields": ("business", "role", "business_role", "phone_number")}),
     )
     add_fieldsets = (
         (
@@ -155,6 +167,7 @@ class UserAdmin(DjangoUserAdmin):
                     "password2",
                     "business",
                     "role",
+                    "business_role",
                     "phone_number",
                 ),
             },

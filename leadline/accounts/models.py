@@ -74,7 +74,25 @@ class User(AbstractUser):
     business = models.ForeignKey(
         Business, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+
+    class BusinessRole(models.TextChoices):
+        # What client staff may do inside their business (leadline.accounts.permissions);
+        # ordered lowest first. Reps and operators ignore it: their `role` decides.
+        VIEWER = "viewer", "Viewer (read only)"
+        MANAGER = "manager", "Manager (leads, campaigns, uploads, exports)"
+        OWNER = "owner", "Owner (everything, with tokens, secrets and erasure)"
+
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLIENT)
+    # Owner by default: before roles every client login could do everything, so existing
+    # logins (the migration's default) and logins made the old ways keep that; an operator
+    # narrows one in the admin.
+    business_role = models.CharField(
+        max_length=16,
+        choices=BusinessRole.choices,
+        default=BusinessRole.OWNER,
+        help_text="For client staff: what they may do on the dashboard. Reps and operators "
+        "ignore it.",
+    )
     # A rep's own phone: the bridge rings it first, then connects the lead.
     phone_number = models.CharField(max_length=16, blank=True)
 

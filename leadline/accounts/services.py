@@ -91,8 +91,20 @@ def password_validate(*, password: str, user: User) -> None:
         ) from None
 
 
-def dashboard_user_create(*, business: Business, username: str | None = None) -> tuple[User, str]:
-    """A new client-staff login for `business` with a random password, returned once."""
+def dashboard_user_create(
+    *,
+    business: Business,
+    username: str | None = None,
+    business_role: str = User.BusinessRole.OWNER,
+) -> tuple[User, str]:
+    """A new client-staff login for `business` with a random password, returned once; an
+    owner unless `business_role` says otherwise (the first login of a business is its owner)."""
+    if business_role not in User.BusinessRole.values:
+        raise Unprocessable(
+            f"Unknown business role {business_role!r}; one of "
+            + ", ".join(User.BusinessRole.values)
+            + "."
+        )
     password = generate_password()
     with transaction.atomic():
         username = username or f"{business.name.lower().replace(' ', '-')[:100]}-" + (
@@ -101,7 +113,11 @@ def dashboard_user_create(*, business: Business, username: str | None = None) ->
         # Generated, so this fails only if the validators are made stricter than it.
         password_validate(password=password, user=User(username=username))
         user = User.objects.create_user(
-            username=username, password=password, business=business, role=User.Role.CLIENT
+            username=username,
+            password=password,
+            business=business,
+            role=User.Role.CLIENT,
+            business_role=business_role,
         )
     return user, password
 

@@ -73,7 +73,10 @@ class UserWithCampaignsAdmin(UserAdmin):
     list_display = (*UserAdmin.list_display[:4], "campaigns_count", *UserAdmin.list_display[4:])
     fieldsets = (
         *UserAdmin.fieldsets[:-1],
-        ("Leadline", {"fields": ("business", "role", "phone_number", "campaigns")}),
+        (
+            "Leadline",
+            {"fields": ("business", "role", "business_role", "phone_number", "campaigns")},
+        ),
     )
 
     def get_queryset(self, request):

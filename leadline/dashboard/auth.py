@@ -5,8 +5,14 @@ Client staff belong to exactly one business; every dashboard view takes that bus
 simply not found (404), never forbidden: its existence is not revealed. Repeated failed logins
 are throttled by django-axes (settings: AXES_*), which sees these forms through its
 authentication backend.
+
+Inside a business, what a client may do depends on their business role (owner, manager,
+viewer): every view also carries `permission_required(action)` from the one table in
+`leadline.accounts.permissions`; a refusal is the forbidden page with a 403, before the view
+runs, so nothing is changed.
 """
 
+from collections.abc import Callable
 from typing import cast
 
 from django import forms
@@ -18,6 +24,10 @@ from django.urls import reverse_lazy
 from leadline.accounts.decorators import role_required
 from leadline.accounts.http import BusinessRequest
 from leadline.accounts.models import User
+from leadline.accounts.permissions import View
+from leadline.accounts.permissions import permission_required as _permission_required
+
+FORBIDDEN_TEMPLATE = "dashboard/forbidden.html"
 
 
 def _attach_business(request: HttpRequest) -> bool:
@@ -35,9 +45,21 @@ def _attach_business(request: HttpRequest) -> bool:
 client_required = role_required(
     User.Role.CLIENT,
     login_url="dashboard:login",
-    forbidden_template="dashboard/forbidden.html",
+    forbidden_template=FORBIDDEN_TEMPLATE,
     admit=_attach_business,
 )
+
+
+def permission_required(action: str, *, read: str | None = None) -> Callable[[View], View]:
+    """Under `@client_required`: only a business role allowed `action` gets through (for
+    GET/HEAD, `read` when given); others get the dashboard's 403 page and nothing is done.
+
+        @client_required
+        @permission_required("suppressions.add")
+        @require_POST
+        def suppression_add(request): ...
+    """
+    return _permission_required(action, forbidden_template=FORBIDDEN_TEMPLATE, read=read)
 
 
 class ClientAuthenticationForm(AuthenticationForm):
@@ -65,11 +87,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("dashboard:password_change_done")
 
     def dispatch(self, request, *args, **kwargs):
-        return client_required(super().dispatch)(request, *args, **kwargs)
+        view = permission_required("account.password")(super().dispatch)
+        return client_required(view)(request, *args, **kwargs)
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "dashboard/password_change_done.html"
 
     def dispatch(self, request, *args, **kwargs):
-        return client_required(super().dispatch)(request, *args, **kwargs)
+        view = permission_required("account.password")(super().dispatch)
+        return client_required(view)(request, *args, **kwargs)

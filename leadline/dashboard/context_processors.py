@@ -21,3 +21,20 @@ def banners(request: HttpRequest) -> dict:
     ):
         return {}
     return {"disabled_endpoints": endpoints_auto_disabled(business_id=user.business.pk)}
+
+
+def business_permissions(request: HttpRequest) -> dict:
+    """`can`: what the signed-in client's business role allows, for templates to hide the
+    buttons it does not (`{% if can.leads.erase %}`), from the same table the views enforce.
+
+    Lazy: the table is read only by a template that asks, and never for a page off the
+    dashboard. Anyone but client staff of a business gets an empty `can`: every test false.
+    """
+    if not request.path.startswith("/voice/dashboard/"):
+        return {}
+    from django.utils.functional import SimpleLazyObject
+
+    from leadline.accounts.permissions import allowed_actions, nested
+
+    user = getattr(request, "user", None)
+    return {"can": SimpleLazyObject(lambda: nested(allowed_actions(user)))}

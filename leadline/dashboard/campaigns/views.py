@@ -22,7 +22,7 @@ from leadline.campaigns.selectors import (
     campaign_get_for_business,
     campaigns_for_business,
 )
-from leadline.dashboard.auth import client_required
+from leadline.dashboard.auth import client_required, permission_required
 from leadline.dashboard.errors import found, service_messages
 from leadline.dialer.selectors import lead_attempts_for_business, window_text
 from leadline.leads import services as lead_services
@@ -71,6 +71,7 @@ def _text(value: Any) -> str:
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_GET
 def campaign_list(request: BusinessRequest) -> HttpResponse:
     campaigns = [
@@ -85,6 +86,7 @@ def campaign_list(request: BusinessRequest) -> HttpResponse:
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_GET
 def campaign_detail(request: BusinessRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id, config=True)
@@ -144,6 +146,7 @@ def campaign_detail(request: BusinessRequest, campaign_id: str) -> HttpResponse:
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_GET
 def lead_list(request: BusinessRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
@@ -205,6 +208,7 @@ def _lead_page(
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_GET
 def lead_detail(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id, config=True)
@@ -223,6 +227,7 @@ def _erased_refusal(request: BusinessRequest, campaign: Campaign, lead: Lead) ->
 
 
 @client_required
+@permission_required("leads.change")
 @require_POST
 def lead_disable(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
@@ -241,6 +246,7 @@ def lead_disable(request: BusinessRequest, campaign_id: str, pk: int) -> HttpRes
 
 
 @client_required
+@permission_required("leads.change")
 @require_POST
 def lead_convert(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id, config=True)
@@ -258,6 +264,7 @@ def lead_convert(request: BusinessRequest, campaign_id: str, pk: int) -> HttpRes
 
 
 @client_required
+@permission_required("leads.erase")
 @require_http_methods(["GET", "POST"])
 def lead_erase(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
     """GET: the confirmation step; POST (with the box ticked): erase for good."""

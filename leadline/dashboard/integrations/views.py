@@ -20,7 +20,7 @@ from leadline.accounts import services as account_services
 from leadline.accounts.http import BusinessRequest
 from leadline.core.errors import ApiError
 from leadline.core.htmx import is_htmx
-from leadline.dashboard.auth import client_required
+from leadline.dashboard.auth import client_required, permission_required
 from leadline.dashboard.errors import found, service_messages
 from leadline.webhooks import selectors, services
 from leadline.webhooks.models import WebhookEndpoint
@@ -59,6 +59,7 @@ def _overview(request: BusinessRequest, *, token_form=None, status=200) -> HttpR
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_GET
 def integrations(request: BusinessRequest) -> HttpResponse:
     return _overview(request)
@@ -68,6 +69,7 @@ def integrations(request: BusinessRequest) -> HttpResponse:
 
 
 @client_required
+@permission_required("tokens.manage")
 @require_POST
 def token_create(request: BusinessRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST)
@@ -84,6 +86,7 @@ def token_create(request: BusinessRequest) -> HttpResponse:
 
 
 @client_required
+@permission_required("tokens.manage")
 @require_http_methods(["GET", "POST"])
 def token_revoke(request: BusinessRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (works without JavaScript); POST revokes."""
@@ -101,6 +104,7 @@ def token_revoke(request: BusinessRequest, pk: int) -> HttpResponse:
 
 
 @client_required
+@permission_required("webhooks.manage")
 @require_http_methods(["GET", "POST"])
 def endpoint_create(request: BusinessRequest) -> HttpResponse:
     business = request.business
@@ -131,6 +135,7 @@ def endpoint_create(request: BusinessRequest) -> HttpResponse:
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_GET
 def endpoint_detail(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
@@ -157,6 +162,7 @@ def endpoint_detail(request: BusinessRequest, pk: int) -> HttpResponse:
 
 
 @client_required
+@permission_required("webhooks.manage")
 @require_http_methods(["GET", "POST"])
 def endpoint_edit(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
@@ -189,6 +195,7 @@ def endpoint_edit(request: BusinessRequest, pk: int) -> HttpResponse:
 
 
 @client_required
+@permission_required("webhooks.operate")
 @require_POST
 def endpoint_disable(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
@@ -199,6 +206,7 @@ def endpoint_disable(request: BusinessRequest, pk: int) -> HttpResponse:
 
 
 @client_required
+@permission_required("webhooks.operate")
 @require_POST
 def endpoint_enable(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
@@ -208,6 +216,7 @@ def endpoint_enable(request: BusinessRequest, pk: int) -> HttpResponse:
 
 
 @client_required
+@permission_required("webhooks.secret")
 @require_POST
 def endpoint_secret(request: BusinessRequest, pk: int) -> HttpResponse:
     """Reveal the signing secrets in use: a POST, so no link, prefetch or crawler shows them."""
@@ -217,6 +226,7 @@ def endpoint_secret(request: BusinessRequest, pk: int) -> HttpResponse:
 
 
 @client_required
+@permission_required("webhooks.secret")
 @require_POST
 def endpoint_rotate(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
@@ -231,6 +241,7 @@ def endpoint_rotate(request: BusinessRequest, pk: int) -> HttpResponse:
 
 
 @client_required
+@permission_required("webhooks.operate")
 @require_POST
 def endpoint_test(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
@@ -241,6 +252,7 @@ def endpoint_test(request: BusinessRequest, pk: int) -> HttpResponse:
 
 
 @client_required
+@permission_required("webhooks.operate")
 @require_POST
 def delivery_redeliver(request: BusinessRequest, pk: int, delivery_pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
@@ -251,6 +263,7 @@ def delivery_redeliver(request: BusinessRequest, pk: int, delivery_pk: int) -> H
 
 
 @client_required
+@permission_required("webhooks.operate")
 @require_POST
 def deliveries_redeliver_failed(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)

@@ -30,7 +30,7 @@ from leadline.campaigns.models import Campaign
 from leadline.campaigns.selectors import campaign_get_for_business
 from leadline.core.errors import ApiError
 from leadline.core.htmx import is_htmx
-from leadline.dashboard.auth import client_required
+from leadline.dashboard.auth import client_required, permission_required
 from leadline.dashboard.errors import found, service_messages
 from leadline.leads import export_runs, exports, imports
 from leadline.leads.models import LeadImport
@@ -144,6 +144,7 @@ def _too_large(request: BusinessRequest, campaign: Campaign) -> HttpResponse:
 
 @csrf_exempt  # checked by csrf_protect below, once our upload handler is in place
 @client_required
+@permission_required("leads.upload", read="dashboard.view")
 @require_http_methods(["GET", "POST"])
 def lead_upload(request: BusinessRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
@@ -189,6 +190,7 @@ def _upload_post(request: BusinessRequest, campaign: Campaign, limiter: _SizeLim
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_GET
 def lead_import(request: BusinessRequest, campaign_id: str, import_id: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
@@ -208,6 +210,7 @@ def lead_import(request: BusinessRequest, campaign_id: str, import_id: int) -> H
 
 
 @client_required
+@permission_required("leads.upload")
 @require_POST
 def lead_import_valid_rows(request: BusinessRequest, campaign_id: str, import_id: int):
     campaign = _campaign(request, campaign_id)
@@ -218,6 +221,7 @@ def lead_import_valid_rows(request: BusinessRequest, campaign_id: str, import_id
 
 
 @client_required
+@permission_required("leads.upload")
 @require_POST
 def lead_import_cancel(request: BusinessRequest, campaign_id: str, import_id: int):
     campaign = _campaign(request, campaign_id)
@@ -237,6 +241,7 @@ def _csv_response(rows, filename: str) -> StreamingHttpResponse:
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_GET
 def lead_import_problems(request: BusinessRequest, campaign_id: str, import_id: int):
     """The per-row problem report: row, lead_id, field, code, message (never a cell value)."""
@@ -280,6 +285,7 @@ def _export_allowed(
 
 
 @client_required
+@permission_required("leads.export")
 @require_GET
 def results_export(request: BusinessRequest, campaign_id: str):
     """The campaign's results as the API's GET items, streamed as CSV."""

@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from leadline.accounts.models import User
 from leadline.accounts.services import (
     api_token_create,
     business_get_or_create,
@@ -20,15 +21,21 @@ class Command(BaseCommand):
         parser.add_argument("--business", required=True, help="business name")
         parser.add_argument("--campaign", default="Default campaign", help="campaign name")
         parser.add_argument("--rate-limit", type=int, help="API requests per minute")
+        parser.add_argument(
+            "--role",
+            choices=User.BusinessRole.values,
+            default=User.BusinessRole.OWNER,
+            help="the dashboard login's business role (default owner)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
-    def handle(self, *args, business, campaign, rate_limit, **options):
+    def handle(self, *args, business, campaign, rate_limit, role, **options):
         if rate_limit is not None and rate_limit < 1:
             raise CommandError("--rate-limit must be at least 1")
         biz = business_get_or_create(name=business, rate_limit_per_minute=rate_limit)
         camp = campaign_get_or_create(business=biz, name=campaign)
         issued = api_token_create(business=biz, name="bootstrap")
-        user, password = dashboard_user_create(business=biz)
+        user, password = dashboard_user_create(business=biz, business_role=role)
         result = {
             "business_id": biz.pk,
             "business_name": biz.name,
@@ -39,6 +46,7 @@ class Command(BaseCommand):
             "rate_limit_per_minute": biz.rate_limit_per_minute,
             "dashboard_username": user.username,
             "dashboard_password": password,
+            "dashboard_role": user.business_role,
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
