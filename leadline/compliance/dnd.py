@@ -178,16 +178,17 @@ def dnd_record(*, answers: dict[str, bool], source: str, now: datetime) -> None:
     if not answers:
         return
     DndStatus.objects.bulk_create(
-        [DndStatus(number_hash=h, dnd=dnd, source=source, checked_at=now) for h, dnd in answers.items()],
+        [
+            DndStatus(number_hash=h, dnd=dnd, source=source, checked_at=now)
+            for h, dnd in answers.items()
+        ],
         update_conflicts=True,
         unique_fields=["number_hash"],
         update_fields=["dnd", "source", "checked_at"],
     )
 
 
-def dnd_resolve(
-    *, campaign: Campaign, phones: list[str], now: datetime | None = None
-) -> Resolved:
+def dnd_resolve(*, campaign: Campaign, phones: list[str], now: datetime | None = None) -> Resolved:
     """Ask the sources, in order, about these E.164 numbers (outside any transaction: a
     source may call a provider) and cache what they answer. Numbers no source knows stay
     uncached (their leads keep waiting) unless a registry file was imported, in which case

@@ -38,9 +38,7 @@ class ProviderDndSource:
 
     name = "provider"
 
-    def lookup(
-        self, *, campaign: Campaign, numbers: list[dnd.DndQuery]
-    ) -> dict[str, bool]:
+    def lookup(self, *, campaign: Campaign, numbers: list[dnd.DndQuery]) -> dict[str, bool]:
         if campaign.telephony_account_id is None:
             return {}
         try:
@@ -56,9 +54,7 @@ class ProviderDndSource:
                 answer = number_dnd(query.phone)
             except ProviderError as exc:
                 # Rate limited, refused or down: the rest waits for the next run.
-                logger.warning(
-                    "DND lookup stopped for campaign %s: %s", campaign.pk, exc.kind
-                )
+                logger.warning("DND lookup stopped for campaign %s: %s", campaign.pk, exc.kind)
                 break
             if answer is not None:
                 answers[query.number_hash] = answer
@@ -92,12 +88,15 @@ class DndLookups:
         self.after_pk = rows[-1][0] if walked_on else 0
         by_campaign: dict[int, list[str]] = defaultdict(list)
         for _, campaign_id, phone in rows:
-            by_campaign[campaign_id].append(phone)
+            if phone:  # filtered above; the column is nullable (erased tombstones)
+                by_campaign[campaign_id].append(phone)
         campaigns = Campaign.objects.select_related("telephony_account").in_bulk(by_campaign)
         resolved = budget = 0
         for campaign_id, phones in by_campaign.items():
             campaign = campaigns[campaign_id]
-            todo = dnd.dnd_to_resolve(campaign=campaign, phones=list(dict.fromkeys(phones)), now=now)
+            todo = dnd.dnd_to_resolve(
+                campaign=campaign, phones=list(dict.fromkeys(phones)), now=now
+            )
             todo = todo[: LOOKUPS - budget]
             if not todo:
                 continue

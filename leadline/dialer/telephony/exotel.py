@@ -219,9 +219,7 @@ class ExotelProvider:
         metadata; None when Exotel does not say. Raises ProviderError."""
         if not _INDIAN_E164.match(phone):
             return None  # Exotel's metadata covers Indian numbers only
-        answer = self._api(
-            "GET", f"/Numbers/0{phone[3:]}.json", action="read a number's metadata"
-        )
+        answer = self._api("GET", f"/Numbers/0{phone[3:]}.json", action="read a number's metadata")
         dnd = _lower(_dig(answer, "Numbers", "DND"))
         if dnd in ("yes", "no"):
             return dnd == "yes"
