@@ -114,6 +114,8 @@ def test_document_lists_every_endpoint(target):
         "POST /api/v4/leads/delete/{campaign_id}/",
         "PATCH /api/v4/leads/update/{campaign_id}/",
         "POST /api/v4/leads/convert/{campaign_id}/",
+        "POST /api/v4/consents/",
+        "POST /api/v4/consents/delete/",
     }
 
 

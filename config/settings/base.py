@@ -224,6 +224,9 @@ LOGGING = {
         # Django logs the request line of every 4xx; paths carry no phone numbers, but
         # keep it at WARNING so query strings of failed requests are not echoed at INFO.
         "django.request": {"level": "ERROR"},
+        # urllib3 logs each request's URL at DEBUG; Exotel's number lookup (DND) has the
+        # number in its path, so those lines must not appear even at LEADLINE_LOG_LEVEL=DEBUG.
+        "urllib3.connectionpool": {"level": "INFO"},
     },
 }
 # How many reverse proxies in front of us append to X-Forwarded-For (0: use REMOTE_ADDR).

@@ -191,18 +191,22 @@ class CampaignAdmin(admin.ModelAdmin):
         "public_id",
         "business",
         "status",
+        "category",
         "lead_count",
         "reps_count",
         "created_at",
     )
-    list_filter = ("status", "business", "created_at")
+    list_filter = ("status", "category", "business", "created_at")
     list_select_related = ("business",)
     search_fields = ("name", "public_id", "business__name")
     autocomplete_fields = ("business",)
     filter_horizontal = ("reps",)
     inlines = (ScriptQuestionInline, OutcomeInline)
     fieldsets = (
-        (None, {"fields": ("business", "name", "public_id", "status", "lead_count")}),
+        (
+            None,
+            {"fields": ("business", "name", "public_id", "status", "category", "lead_count")},
+        ),
         ("Attempt policy", {"fields": ("max_attempts", "retry_delays_minutes", "lease_minutes")}),
         (
             "Calling window",

@@ -100,10 +100,23 @@ class Campaign(TimestampedModel):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
 
+    class Category(models.TextChoices):
+        # TRAI's split: service/transactional calls may ring DND numbers; promotional calls
+        # may not, unless the person gave the business their consent (compliance.dnd).
+        SERVICE = "service", "Service / transactional"
+        PROMOTIONAL = "promotional", "Promotional"
+
     business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="campaigns")
     public_id = models.CharField(max_length=12, unique=True, editable=False, default=new_public_id)
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    category = models.CharField(
+        max_length=16,
+        choices=Category.choices,
+        default=Category.SERVICE,
+        db_default=Category.SERVICE,
+        help_text="Promotional campaigns never dial a number on DND (NCPR) without consent.",
+    )
     # Live (not erased) leads; kept by the lead services so the API's `count` is O(1).
     # Its row lock also serialises lead inserts per campaign (see leads.services).
     lead_count = models.BigIntegerField(default=0, editable=False)

@@ -77,6 +77,7 @@ def campaign_settings_update(
     max_attempts: int | None = None,
     ring_seconds: int | None = None,
     max_call_seconds: int | None = None,
+    category: str | None = None,
 ) -> Campaign:
     """Change the given calling settings (None: unchanged), validated by the admin's rules.
 
@@ -97,6 +98,8 @@ def campaign_settings_update(
             changes["max_ring_seconds"] = validation.ring_seconds_clean(ring_seconds)
         if max_call_seconds is not None:
             changes["max_call_seconds"] = validation.call_seconds_clean(max_call_seconds)
+        if category is not None:
+            changes["category"] = validation.category_clean(category)
         if window_start is not None:
             changes["window_start"] = window_start
         if window_end is not None:

@@ -110,6 +110,20 @@ def max_attempts_clean(value: object) -> int:
     return int_in_range("max_attempts", value, 1, SMALL_INT_MAX)
 
 
+# Campaign.Category's values (models import nothing from here, nor this from models).
+CATEGORIES = ("service", "promotional")
+
+
+def category_clean(value: object) -> str:
+    """A campaign category: `service` or `promotional`."""
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in CATEGORIES:
+        raise InvalidSetting(
+            "category", f"{value!r} is not a category; use service or promotional."
+        )
+    return str(text)
+
+
 def lease_minutes_clean(value: object) -> int:
     return int_in_range("lease_minutes", value, 1, SMALL_INT_MAX)
 

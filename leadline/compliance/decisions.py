@@ -12,6 +12,7 @@ from datetime import datetime
 from leadline.campaigns.models import Campaign
 
 from . import suppressions
+from .dnd import dnd_rule
 from .hashing import number_hash
 
 # `lead_outcome` of a lead that is processed without a call.
@@ -58,4 +59,9 @@ def dial_decision(
             outcome=NOT_CALLED_DNC,
             suppressed_in=where,
         )
+    # --- DND (NCPR) for promotional campaigns: compliance/dnd.py ---
+    dnd = dnd_rule(campaign=campaign, number_hash=hashed, now=now, consent=consent)
+    if dnd is not None:
+        return dnd
+    # --- end DND ---
     return DIAL

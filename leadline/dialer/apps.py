@@ -12,3 +12,10 @@ class DialerConfig(AppConfig):
         from .services import calls_erase_for_lead
 
         hooks.register_erasure_hook(calls_erase_for_lead)
+
+        # DND status from the providers' number lookup (compliance cannot import the dialer).
+        from leadline.compliance.dnd import register_source
+
+        from .dnd import ProviderDndSource
+
+        register_source(ProviderDndSource())

@@ -1,8 +1,8 @@
 """Dialer housekeeping in the worker."""
 
-from leadline.core.loops import register
+from leadline.core.loops import register, register_factory
 
-from . import services
+from . import dnd, services
 
 
 @register("expire-dialer-leases", interval_seconds=30)
@@ -35,3 +35,8 @@ def fetch_recordings() -> int:
 def delete_provider_recordings() -> int:
     # Once stored here (or the lead erased), the provider's copy goes where it can.
     return services.recordings_provider_delete()
+
+
+# DND status of queued leads of promotional campaigns, asked of the registry file and the
+# providers here so that the claim (inside its transaction) only reads the cache.
+register_factory("dnd-lookups", interval_seconds=60, factory=dnd.DndLookups)

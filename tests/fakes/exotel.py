@@ -144,6 +144,8 @@ class FakeExotel:
         self.callbacks: list[CallbackPost] = []
         self.calls: dict[str, FakeCall] = {}
         self.deleted_recordings: set[str] = set()  # Exotel offers no deletion: stays empty
+        # Number metadata: E.164 numbers registered on DND (NCPR); every other number is not.
+        self.dnd_numbers: set[str] = set()
         # Knobs.
         self.drop_callbacks = False
         self.duplicate_callbacks = False
@@ -195,6 +197,14 @@ class FakeExotel:
         self.stop()
 
     # -- knobs ------------------------------------------------------------------------------
+
+    def set_dnd(self, number: str, dnd: bool = True) -> None:
+        """Whether number metadata answers `DND: Yes` for this E.164 number."""
+        with self._lock:
+            if dnd:
+                self.dnd_numbers.add(number)
+            else:
+                self.dnd_numbers.discard(number)
 
     def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
         """The next `times` requests (API calls and recording downloads alike) answer
@@ -393,6 +403,9 @@ class FakeExotel:
             return self._details(parts[4].removesuffix(".json"), details=details)
         if route == ("GET", "v2_beta", ("IncomingPhoneNumbers",)):
             return self._exophones()
+        is_number = len(parts) == 5 and parts[3] == "Numbers" and parts[4].endswith(".json")
+        if request.method == "GET" and parts[0] == "v1" and is_number:
+            return self._number_metadata(parts[4].removesuffix(".json"))
         return _error(404, "The requested resource was not found", "NOT_FOUND")
 
     def _rate_limited(self) -> tuple[int, dict[str, str], bytes] | None:
@@ -520,6 +533,34 @@ class FakeExotel:
                     }
                     for number in self.numbers
                 ],
+            },
+        )
+
+    def _number_metadata(self, number: str) -> tuple[int, dict[str, str], bytes]:
+        # developer.exotel.com "Number Metadata": GET /v1/Accounts/<sid>/Numbers/<number>.json
+        # answers {"Numbers": {PhoneNumber (0 + ten digits), Circle, CircleName, Type,
+        # Operator, OperatorName, DND: "Yes"|"No"}}.
+        digits = number.removeprefix("+")
+        if digits.startswith("91") and len(digits) == 12:
+            digits = digits[2:]
+        elif digits.startswith("0") and len(digits) == 11:
+            digits = digits[1:]
+        if len(digits) != 10 or not digits.isdigit():
+            return _error(400, "Invalid phone number", "INVALID_PARAMETER")
+        with self._lock:
+            dnd = "+91" + digits in self.dnd_numbers
+        return _json(
+            200,
+            {
+                "Numbers": {
+                    "PhoneNumber": "0" + digits,
+                    "Circle": "KA",
+                    "CircleName": "Karnataka Telecom Circle",
+                    "Type": "Mobile",
+                    "Operator": "A",
+                    "OperatorName": "Airtel",
+                    "DND": "Yes" if dnd else "No",
+                }
             },
         )
 

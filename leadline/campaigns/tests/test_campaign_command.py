@@ -25,6 +25,7 @@ def test_show_json(campaign, business):
         "business_id": business.pk,
         "business": business.name,
         "status": "active",
+        "category": "service",
         "window_start": "09:00",
         "window_end": "21:00",
         "days": ["mon", "tue", "wed", "thu", "fri", "sat"],
@@ -124,3 +125,13 @@ def test_unknown_campaign(db, public_id, args):
     action, *options = args
     with pytest.raises(CommandError, match="No campaign with id"):
         run(action, public_id, *options)
+
+
+def test_set_category(campaign):
+    assert "category: promotional" in run("set", campaign.public_id, "--category", "Promotional")
+    campaign.refresh_from_db()
+    assert campaign.category == "promotional"
+    with pytest.raises(CommandError, match="--category: 'marketing' is not a category"):
+        run("set", campaign.public_id, "--category", "marketing")
+    campaign.refresh_from_db()
+    assert campaign.category == "promotional"

@@ -16,6 +16,7 @@ from django.utils import timezone
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.rules import window_open
+from leadline.compliance.consents import consent_given
 from leadline.compliance.decisions import dial_decision
 from leadline.core.db import SENTINEL_NOW, SENTINEL_PK, db_datetime, precompiled
 from leadline.leads import services as lead_services
@@ -150,7 +151,10 @@ def lead_dial_allowed(*, lead: Lead, now: datetime) -> bool:
     """Whether compliance lets the lead be dialled now (no side effects)."""
     if lead.phone_number is None:
         return False
-    return dial_decision(campaign=lead.campaign, phone=lead.phone_number, now=now).dial
+    consent = consent_given(campaign=lead.campaign, phone=lead.phone_number)
+    return dial_decision(
+        campaign=lead.campaign, phone=lead.phone_number, now=now, consent=consent
+    ).dial
 
 
 def lead_dial_check(*, lead: Lead, now: datetime) -> bool:
@@ -158,7 +162,10 @@ def lead_dial_check(*, lead: Lead, now: datetime) -> bool:
     (withdraw or hold the lead) and say False."""
     if lead.phone_number is None:  # an erased tombstone is never claimed; be safe anyway
         return False
-    decision = dial_decision(campaign=lead.campaign, phone=lead.phone_number, now=now)
+    consent = consent_given(campaign=lead.campaign, phone=lead.phone_number)
+    decision = dial_decision(
+        campaign=lead.campaign, phone=lead.phone_number, now=now, consent=consent
+    )
     if decision.dial:
         return True
     if decision.never:

@@ -35,6 +35,9 @@ Numbers", "Call Details", "StatusCallback", "Webhooks & Callbacks", "Error Code 
   8 October 2024 their URLs need the API key and token (or a whitelisted IP, or a pre-signed
   URL where enabled). Exotel documents no API that deletes a recording (retention is an
   account setting), so `delete_recording` answers False.
+- `GET {api}/v1/Accounts/{sid}/Numbers/{number}.json` is a number's metadata ("Number
+  Metadata"): `{"Numbers": {"PhoneNumber", "Circle", "CircleName", "Type", "Operator",
+  "OperatorName", "DND": "Yes"|"No"}}`; `number_dnd` reads DND for promotional campaigns.
 - `GET {api}/v2_beta/Accounts/{sid}/IncomingPhoneNumbers` lists the account's ExoPhones: an
   authenticated read that dials nothing, used by `check`.
 
@@ -88,6 +91,7 @@ TERMINAL = frozenset({"completed", "failed", "busy", "no-answer", "canceled"})
 NOT_ANSWERED = frozenset({"failed", "busy", "no-answer", "canceled"})
 # Exotel's call sids are 32 hex digits; allow a little more, never anything that could be a
 # path or a query.
+_INDIAN_E164 = re.compile(r"^\+91[0-9]{10}$")
 _CALL_SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _EXOTEL_DOMAINS = ("exotel.com", "exotel.in")
 _S3_SUFFIX = ".amazonaws.com"
@@ -207,6 +211,19 @@ class ExotelProvider:
                 else ", the caller ID is NOT one of them"
             )
         return description + "."
+
+    # -- beyond the Provider protocol ------------------------------------------------------
+
+    def number_dnd(self, phone: str) -> bool | None:
+        """Whether an Indian E.164 number is registered on DND (NCPR), from Exotel's number
+        metadata; None when Exotel does not say. Raises ProviderError."""
+        if not _INDIAN_E164.match(phone):
+            return None  # Exotel's metadata covers Indian numbers only
+        answer = self._api("GET", f"/Numbers/0{phone[3:]}.json", action="read a number's metadata")
+        dnd = _lower(_dig(answer, "Numbers", "DND"))
+        if dnd in ("yes", "no"):
+            return dnd == "yes"
+        return None
 
     # -- HTTP -----------------------------------------------------------------------------
 

@@ -87,6 +87,13 @@ SETTINGS = (
         "N",
         "a bridged call's time limit, {}-{} seconds".format(*validation.CALL_SECONDS_RANGE),
     ),
+    Setting(
+        "--category",
+        "category",
+        validation.category_clean,
+        "service|promotional",
+        "promotional campaigns never dial DND (NCPR) numbers without the person's consent",
+    ),
 )
 
 
@@ -99,6 +106,7 @@ FIELD_FLAGS = {
     "max_attempts": "--max-attempts",
     "max_ring_seconds": "--ring-seconds",
     "max_call_seconds": "--max-call-seconds",
+    "category": "--category",
 }
 
 
@@ -111,6 +119,7 @@ def calling_configuration(campaign: Campaign) -> dict[str, Any]:
         "business_id": campaign.business_id,
         "business": campaign.business.name,
         "status": campaign.status,
+        "category": campaign.category,
         "window_start": campaign.window_start.strftime("%H:%M"),
         "window_end": campaign.window_end.strftime("%H:%M"),
         "days": validation.weekdays_format(campaign.window_days),
