@@ -75,9 +75,7 @@ def test_do_not_call_of_another_business_leaves_theirs_alone(
     make_leads(1)
     theirs = ApiClient(Client(), other_token)
     body = [{"lead_id": "t", "phone_number": NUMBER, "contact_name": "B"}]
-    assert (
-        theirs.post(f"/api/v4/leads/create/{other_campaign.public_id}/", body).status_code == 201
-    )
+    assert theirs.post(f"/api/v4/leads/create/{other_campaign.public_id}/", body).status_code == 201
     call(rep, now, DO_NOT_CALL_OUTCOME)
     assert Lead.objects.get(campaign=other_campaign).status == "queued"
     assert not Suppression.objects.filter(business=other_campaign.business).exists()
