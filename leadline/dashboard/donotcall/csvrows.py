@@ -23,11 +23,10 @@ from leadline.core.phones import normalize_indian_phone
 from leadline.leads.imports import ImportRejected
 from leadline.leads.imports.csvfile import csv_records
 
+from .forms import CONTROL_CHARS, REASON_MAX
+
 COLUMNS = ("phone_number", "campaign_id", "reason")
-REASON_MAX = 200
 _SEPARATORS = re.compile(r"[\s\-]+")
-# C0 controls (NUL, which PostgreSQL refuses in text, among them) and DEL; tabs are allowed.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def check_file(binary: Iterable[bytes], *, campaigns: dict[str, Campaign]) -> Ch
             row_problems.append(
                 RowProblem(number, "reason", f"The reason is longer than {REASON_MAX} characters.")
             )
-        elif _CONTROL.search(reason):
+        elif CONTROL_CHARS.search(reason):
             row_problems.append(
                 RowProblem(number, "reason", "The reason contains control characters.")
             )

@@ -12,7 +12,7 @@ BUSINESS_WIDE = "business"
 REASON_MAX = 200
 # Control characters other than tab: a reason is one line of text (NUL, which PostgreSQL
 # refuses, is already refused by CharField).
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 PHONE_INVALID = "Enter a valid Indian phone number, such as 98765 43210 or +91 98765 43210."
 
 
@@ -51,7 +51,7 @@ class AddForm(forms.Form):
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"]
-        if _CONTROL.search(reason):
+        if CONTROL_CHARS.search(reason):
             raise forms.ValidationError("The reason must be one line of text.", code="invalid")
         return reason
 
