@@ -32,6 +32,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from leadline.accounts.models import User
+from leadline.compliance.models import Suppression
+from leadline.compliance.services import SuppressionItem, suppressions_add
 from leadline.leads.models import Lead, LeadImport
 
 BIG = "A" * 100_000
@@ -166,6 +168,9 @@ def world(business, campaign, make_leads, answered_calls):
     lead_import = LeadImport.objects.create(
         business=business, campaign=campaign, uploaded_by=staff, original_name="x.csv"
     )
+    suppressions_add(
+        business=business, items=[SuppressionItem(phone="+919876500001")], source="dashboard"
+    )
     return {
         "staff": staff,
         "rep": rep,
@@ -178,6 +183,7 @@ def world(business, campaign, make_leads, answered_calls):
         "delivery_pk": delivery.pk,
         "import_id": lead_import.pk,
         "attempt_uuid": attempt.uuid,
+        "suppression_id": Suppression.objects.get(business=business).pk,
     }
 
 

@@ -211,6 +211,14 @@ LEADLINE_IMPORT_LEASE_SECONDS = 120
 LEADLINE_IMPORT_RETENTION_SECONDS = 24 * 3600
 # Unfinished imports per business: bounds the personal data waiting on disk.
 LEADLINE_IMPORT_MAX_ACTIVE = 5
+# The dashboard's do-not-call CSV upload, checked and added within the request (all or
+# nothing), hence far smaller than a leads import, which the worker processes.
+LEADLINE_SUPPRESSION_UPLOAD_MAX_BYTES = int(
+    os.environ.get("LEADLINE_SUPPRESSION_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
+)
+LEADLINE_SUPPRESSION_UPLOAD_MAX_ROWS = int(
+    os.environ.get("LEADLINE_SUPPRESSION_UPLOAD_MAX_ROWS", "10000")
+)
 # Django refuses a body over this before our view sees it; we answer 413 ourselves.
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEADLINE_MAX_BODY_BYTES
 

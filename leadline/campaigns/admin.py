@@ -49,7 +49,7 @@ class ScriptQuestionInline(admin.TabularInline):
 class OutcomeInline(admin.TabularInline):
     model = Outcome
     extra = 0
-    fields = ("position", "label", "connected", "effect")
+    fields = ("position", "label", "connected", "effect", "do_not_call")
 
 
 def _apply_rule(form: forms.BaseForm, rule: Callable[[Any], Any], name: str) -> Any:

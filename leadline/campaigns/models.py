@@ -219,6 +219,12 @@ class Outcome(models.Model):
     label = models.CharField(max_length=100)
     connected = models.BooleanField(default=False)
     effect = models.CharField(max_length=16, choices=Effect.choices, default=Effect.FINAL)
+    # The person asked not to be called again: recording this outcome puts the lead's number
+    # on the business-wide do-not-call list (dialer.services.dispositions).
+    do_not_call = models.BooleanField(
+        default=False,
+        help_text="Recording this outcome adds the number to the business's do-not-call list.",
+    )
 
     class Meta:
         ordering = ["position", "pk"]
@@ -230,13 +236,17 @@ class Outcome(models.Model):
         return self.label
 
 
+DO_NOT_CALL_OUTCOME = "Do Not Call"
+# (label, connected, effect, do_not_call)
 DEFAULT_OUTCOMES = [
-    ("Connected : Objective Met", True, Outcome.Effect.FINAL),
-    ("Connected : Not Interested", True, Outcome.Effect.FINAL),
-    ("Not Connected : Busy", False, Outcome.Effect.RETRY),
-    ("Not Connected : No Answer", False, Outcome.Effect.RETRY),
-    ("Wrong Number", False, Outcome.Effect.FINAL),
-    ("Callback Requested", True, Outcome.Effect.CALLBACK),
+    ("Connected : Objective Met", True, Outcome.Effect.FINAL, False),
+    ("Connected : Not Interested", True, Outcome.Effect.FINAL, False),
+    ("Not Connected : Busy", False, Outcome.Effect.RETRY, False),
+    ("Not Connected : No Answer", False, Outcome.Effect.RETRY, False),
+    ("Wrong Number", False, Outcome.Effect.FINAL, False),
+    ("Callback Requested", True, Outcome.Effect.CALLBACK, False),
+    # The person answered and asked not to be called again.
+    (DO_NOT_CALL_OUTCOME, True, Outcome.Effect.FINAL, True),
 ]
 # (key, label, kind, required, options)
 DEFAULT_QUESTIONS: list[tuple[str, str, ScriptQuestion.Kind, bool, list[str]]] = [

@@ -24,8 +24,15 @@ def campaign_defaults_install(*, campaign: Campaign) -> None:
     """Give a campaign without outcomes or script the default taxonomy and a short script."""
     if not campaign.outcomes.exists():
         Outcome.objects.bulk_create(
-            Outcome(campaign=campaign, position=i, label=label, connected=connected, effect=effect)
-            for i, (label, connected, effect) in enumerate(DEFAULT_OUTCOMES)
+            Outcome(
+                campaign=campaign,
+                position=i,
+                label=label,
+                connected=connected,
+                effect=effect,
+                do_not_call=do_not_call,
+            )
+            for i, (label, connected, effect, do_not_call) in enumerate(DEFAULT_OUTCOMES)
         )
     if not campaign.questions.exists():
         ScriptQuestion.objects.bulk_create(

@@ -56,3 +56,11 @@ def suppressions_remove(*, business: Business, items: list[SuppressionItem]) -> 
             ).delete()
             removed += deleted
     return removed
+
+
+def suppression_delete(*, business: Business, pk: int) -> bool:
+    """Remove one entry by id (the dashboard knows entries, not numbers). False if the business
+    has no such entry (another business's entry is as unknown as a missing one)."""
+    with transaction.atomic():
+        deleted, _ = Suppression.objects.filter(business=business, pk=pk).delete()
+    return deleted > 0

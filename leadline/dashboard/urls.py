@@ -11,6 +11,7 @@ from leadline.core import converters  # noqa: F401
 
 from . import auth, views
 from .campaigns.urls import urlpatterns as campaign_urls
+from .donotcall.urls import urlpatterns as do_not_call_urls
 from .integrations.urls import urlpatterns as integration_urls
 from .transfers.urls import urlpatterns as transfer_urls
 
@@ -24,4 +25,5 @@ urlpatterns = [
     *integration_urls,
     *campaign_urls,
     *transfer_urls,
+    *do_not_call_urls,
 ]

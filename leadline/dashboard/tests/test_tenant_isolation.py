@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from leadline.accounts.models import ApiToken
 from leadline.accounts.services import api_token_create
+from leadline.compliance.models import Suppression
+from leadline.compliance.services import SuppressionItem, suppressions_add
 from leadline.dashboard.urls import urlpatterns
 from leadline.leads.models import Lead, LeadImport
 from leadline.leads.services import lead_create_batch
@@ -33,6 +35,9 @@ def theirs(other_business, other_campaign, settings):
         business=other_business, campaign=other_campaign, url="http://127.0.0.1:9/b"
     ).endpoint
     endpoint_send_test(endpoint=endpoint)
+    suppressions_add(
+        business=other_business, items=[SuppressionItem(phone="+919876543210")], source="api"
+    )
     return {
         "campaign_id": other_campaign.public_id,
         "lead": Lead.objects.get(campaign=other_campaign, lead_id="b-1").pk,
@@ -42,6 +47,7 @@ def theirs(other_business, other_campaign, settings):
         "import": LeadImport.objects.create(
             business=other_business, campaign=other_campaign, original_name="b.csv"
         ).pk,
+        "suppression": Suppression.objects.get(business=other_business).pk,
     }
 
 
@@ -69,6 +75,7 @@ ARGS = {
     "lead_import_cancel": {"campaign_id": "campaign_id", "import_id": "import"},
     "lead_import_problems": {"campaign_id": "campaign_id", "import_id": "import"},
     "results_export": {"campaign_id": "campaign_id"},
+    "do_not_call_remove": {"suppression_id": "suppression"},
 }
 # A POST body that would do the most damage if it got through.
 POST_DATA = {
@@ -93,6 +100,7 @@ def snapshot(theirs):
         list(WebhookEndpoint.objects.filter(pk=theirs["endpoint"]).values()),
         list(Delivery.objects.filter(pk=theirs["delivery"]).values()),
         list(LeadImport.objects.filter(pk=theirs["import"]).values()),
+        list(Suppression.objects.filter(pk=theirs["suppression"]).values()),
     )
 
 

@@ -11,10 +11,13 @@ from django.utils import timezone
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign, Outcome
 from leadline.campaigns.rules import AnswerError, answers_clean
+from leadline.compliance.models import Suppression
+from leadline.compliance.services import SuppressionItem, suppressions_add
 from leadline.core.errors import BadRequest, Conflict, NotFound
 from leadline.leads import hooks as lead_hooks
 from leadline.leads.models import Lead
 from leadline.leads.results import lead_result
+from leadline.leads.suppression_effects import leads_withdraw_suppressed
 
 from ..models import CallAttempt
 
@@ -38,6 +41,7 @@ LEAD_DISPOSITION_FIELDS = [
     "updated_at",
 ]
 ALREADY_RECORDED = "This call's outcome was already recorded."
+DO_NOT_CALL_REASON = "Asked not to be called (rep outcome)"
 
 
 @dataclass(frozen=True)
@@ -90,10 +94,11 @@ def _undisposed_attempt(rep: User, attempt_uuid: str) -> CallAttempt:
 def _answers_checked(
     campaign: Campaign, outcome: Outcome, answers: dict[str, Any]
 ) -> dict[str, Any]:
+    # Someone who asks not to be called again answers no script: required questions bind
+    # other connected calls only (answers given are still kept).
+    binding = outcome.connected and not outcome.do_not_call
     try:
-        cleaned = answers_clean(
-            list(campaign.questions.all()), answers or {}, connected=outcome.connected
-        )
+        cleaned = answers_clean(list(campaign.questions.all()), answers or {}, connected=binding)
     except AnswerError as exc:
         raise BadRequest("Some answers need fixing.", extra={"errors": exc.errors}) from None
     # Nobody was on the line to answer.
@@ -168,6 +173,7 @@ def disposition_submit(
             _attempt_discard(attempt)
             return DispositionResult("discarded", lead, attempt)
         _attempt_dispose(attempt, outcome, cleaned, callback_at, now)
+        listed = _do_not_call_record(lead, outcome)
         if attempt.recording or attempt.recording_status == CallAttempt.RecordingStatus.PENDING:
             # A real provider's recording may still be on its way: the signed URL answers a
             # 404 saying so until the worker has stored it.
@@ -177,17 +183,39 @@ def disposition_submit(
             if lead.leased_by_id == rep.pk:
                 _lease_release(lead)
             lead.save(update_fields=LEAD_DISPOSITION_FIELDS)
-            return DispositionResult("stopped", lead, attempt)
-        state = _apply_outcome(lead, outcome, attempt, now, skip_delays)
-        lead.updated_at = now
-        lead.save(update_fields=LEAD_DISPOSITION_FIELDS)
+            state = "stopped"
+        else:
+            state = _apply_outcome(lead, outcome, attempt, now, skip_delays)
+            lead.updated_at = now
+            lead.save(update_fields=LEAD_DISPOSITION_FIELDS)
         if state == "processed":
             lead_hooks.lead_event(
                 lead=lead,
                 type=lead_hooks.LEAD_PROCESSED,
                 payload=lead_result(lead=lead, campaign=lead.campaign),
             )
+    _withdraw_others(lead, listed)
     return DispositionResult(state, lead, attempt)
+
+
+def _do_not_call_record(lead: Lead, outcome: Outcome) -> SuppressionItem | None:
+    """A do-not-call outcome puts the number on the business-wide list, in the disposition's
+    transaction: the request is kept even when the lead itself is out of reach (disabled or
+    processed meanwhile), since the person asked. The entry holds the number's hash only."""
+    if not outcome.do_not_call or not lead.phone_number:
+        return None
+    item = SuppressionItem(phone=lead.phone_number, reason=DO_NOT_CALL_REASON)
+    campaign = lead.campaign
+    suppressions_add(business=campaign.business, items=[item], source=Suppression.Source.REP)
+    return item
+
+
+def _withdraw_others(lead: Lead, listed: SuppressionItem | None) -> None:
+    """After commit, the business's other queued leads with the number are processed without
+    a call. Outside the disposition's transaction, so no other lead is locked while this one
+    is; if this fails, the claim still refuses them at dial time (it asks the list)."""
+    if listed is not None:
+        leads_withdraw_suppressed(business=lead.campaign.business, items=[listed])
 
 
 def _apply_outcome(
@@ -195,16 +223,19 @@ def _apply_outcome(
 ) -> str:
     campaign = lead.campaign
     _lease_release(lead)
-    if outcome.effect == Outcome.Effect.CALLBACK:
+    effect = Outcome.Effect.FINAL if outcome.do_not_call else outcome.effect
+    if effect == Outcome.Effect.CALLBACK:
         if lead.attempts_count < campaign.max_attempts + CALLBACKS_BEYOND_MAX_ATTEMPTS:
             lead.queue_class = Lead.QueueClass.CALLBACK
             lead.due_at = now if skip_delays else attempt.callback_at
             return "callback"
-    elif outcome.effect == Outcome.Effect.RETRY and lead.attempts_count < campaign.max_attempts:
+    elif effect == Outcome.Effect.RETRY and lead.attempts_count < campaign.max_attempts:
         lead.queue_class = Lead.QueueClass.RETRY
         lead.due_at = now if skip_delays else now + _retry_delay(campaign, lead.attempts_count)
         return "retry"
-    # Final outcome, or attempts (callbacks) ran out: processed with this outcome.
+    # Final outcome, a do-not-call request (whatever effect an operator gave it: the number is
+    # on the list now, so a retry could never be dialled), or attempts (callbacks) ran out:
+    # processed with this outcome.
     lead.status = Lead.Status.PROCESSED
     lead.processed_at = now
     lead.lead_outcome = outcome.label

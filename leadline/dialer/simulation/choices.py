@@ -29,6 +29,9 @@ _NEGATIVE_WORDS = ("not interested", "declined", "refused", "no ")
 
 def outcome_choose(outcomes: list[Outcome], telephony_status: str, rng: random.Random) -> Outcome:
     """An outcome consistent with the call: connected outcomes only if someone answered."""
+    # Simulated people never ask not to be called: a do-not-call outcome would put the
+    # campaign's numbers on the business's real do-not-call list.
+    outcomes = [o for o in outcomes if not o.do_not_call] or outcomes
     if telephony_status in (CallAttempt.TelephonyStatus.COMPLETED, "answered"):
         connected = [o for o in outcomes if o.connected]
         callbacks = [o for o in connected if o.effect == Outcome.Effect.CALLBACK]
