@@ -27,7 +27,7 @@ from leadline.compliance.suppressions import (
     suppressions_page,
 )
 from leadline.core.errors import ApiError
-from leadline.dashboard.auth import client_required
+from leadline.dashboard.auth import client_required, permission_required
 from leadline.dashboard.errors import found
 from leadline.leads.suppression_effects import leads_withdraw_suppressed
 
@@ -98,6 +98,7 @@ def _added_message(created: int, total: int, withdrawn: int) -> str:
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_GET
 def dnc_list(request: BusinessRequest) -> HttpResponse:
     form = ListForm(request.GET)
@@ -108,6 +109,7 @@ def dnc_list(request: BusinessRequest) -> HttpResponse:
 
 
 @client_required
+@permission_required("dashboard.view")
 @require_POST
 def dnc_search(request: BusinessRequest) -> HttpResponse:
     form = SearchForm(request.POST)
@@ -120,6 +122,7 @@ def dnc_search(request: BusinessRequest) -> HttpResponse:
 
 
 @client_required
+@permission_required("suppressions.add")
 @require_POST
 def dnc_add(request: BusinessRequest) -> HttpResponse:
     form = AddForm(request.POST, campaigns=campaigns_for_business(business=request.business))
@@ -153,6 +156,7 @@ def _too_large(request: BusinessRequest) -> HttpResponse:
 
 @csrf_exempt  # checked by csrf_protect below, once the size limiter is in place
 @client_required
+@permission_required("suppressions.add")
 @require_POST
 def dnc_upload(request: BusinessRequest) -> HttpResponse:
     limit = settings.LEADLINE_SUPPRESSION_UPLOAD_MAX_BYTES
@@ -201,6 +205,7 @@ def _upload_post(request: BusinessRequest, limiter: _SizeLimitHandler) -> HttpRe
 
 
 @client_required
+@permission_required("suppressions.remove", read="dashboard.view")
 @require_http_methods(["GET", "POST"])
 def dnc_remove(request: BusinessRequest, suppression_id: int) -> HttpResponse:
     """GET: the confirmation step; POST: remove the entry."""

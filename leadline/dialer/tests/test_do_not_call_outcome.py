@@ -116,7 +116,7 @@ def test_the_data_migration_adds_the_outcome_where_missing(business):
 
     from django.apps import apps
 
-    migration = import_module("leadline.campaigns.migrations.0005_default_do_not_call_outcome")
+    migration = import_module("leadline.campaigns.migrations.0006_default_do_not_call_outcome")
     lacking = campaign_create(business=business, name="Old")
     lacking.outcomes.filter(do_not_call=True).delete()
     own = campaign_create(business=business, name="Own label")

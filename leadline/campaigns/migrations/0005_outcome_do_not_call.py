@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0003_telephony_accounts"),
+        ("campaigns", "0004_campaign_category"),
     ]
 
     operations = [

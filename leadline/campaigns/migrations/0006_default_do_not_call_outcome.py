@@ -43,7 +43,7 @@ def remove_outcome(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0004_outcome_do_not_call"),
+        ("campaigns", "0005_outcome_do_not_call"),
     ]
 
     operations = [migrations.RunPython(add_outcome, remove_outcome)]
