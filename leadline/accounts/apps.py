@@ -17,4 +17,4 @@ class AccountsConfig(AppConfig):
             if created and not kwargs.get("raw"):
                 admin_log_entry_record(instance)
 
-        post_save.connect(record, sender=LogEntry, dispatch_uid="audit_admin_log_entry")
+        post_save.connect(record, sender=LogEntry, weak=False, dispatch_uid="audit_admin_log_entry")

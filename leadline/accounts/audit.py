@@ -82,8 +82,13 @@ _USER_KINDS = {
 
 
 def actor_for_token(token: ApiToken) -> Actor:
-    """An API token, shown by its prefix (`ll_abcd…`), never its secret."""
-    return Actor(kind=AuditEntry.ActorKind.API_TOKEN, id=str(token.pk), label=f"ll_{token.prefix}…")
+    """An API token, shown by the start of its prefix (`ll_abcd…`), never its secret.
+
+    Four hex characters: the whole 8-character prefix can be 7+ digits, which the trail
+    would mask like a phone number; the id tells two tokens with the same start apart."""
+    return Actor(
+        kind=AuditEntry.ActorKind.API_TOKEN, id=str(token.pk), label=f"ll_{token.prefix[:4]}…"
+    )
 
 
 def actor_for_user(user: User) -> Actor:
@@ -292,8 +297,9 @@ def api_call_record(request: HttpRequest, response: HttpResponseBase) -> AuditEn
 _ADMIN_ACTIONS = {1: "admin.add", 2: "admin.change", 3: "admin.delete"}
 
 
-def _business_of(model: type[Any] | None, object_id: str | None) -> int | None:
+def _business_of(model: type[Any] | None, object_id: object) -> int | None:
     """The business an admin-edited object belongs to, when it has one."""
+    object_id = "" if object_id is None else str(object_id)  # the pk itself until saved
     if model is None or not object_id:
         return None
     if model is Business:
