@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from django.contrib.auth.models import AnonymousUser
@@ -189,6 +189,28 @@ def audit_record(
         # Never break what is being recorded; the log line names the action, nothing else.
         logger.exception("audit: could not record %s", action[:64])
         return None
+
+
+class _Campaign(Protocol):
+    public_id: str
+
+
+class _Lead(Protocol):
+    pk: int
+    lead_id: str | None
+
+
+def token_label(token: ApiToken) -> str:
+    """How the trail names a token (never its secret)."""
+    return actor_for_token(token).label
+
+
+def lead_ref(campaign: _Campaign, lead: _Lead) -> dict[str, Any]:
+    """`target` and `lead_ids` of an action on one lead (an erased one has only its row id)."""
+    return {
+        "target": f"{campaign.public_id} lead #{lead.pk}",
+        "lead_ids": [lead.lead_id] if lead.lead_id else [],
+    }
 
 
 def audit_request(

@@ -10,6 +10,7 @@ from django.urls import path
 from leadline.core import converters  # noqa: F401
 
 from . import auth, views
+from .audit.urls import urlpatterns as audit_urls
 from .campaigns.urls import urlpatterns as campaign_urls
 from .integrations.urls import urlpatterns as integration_urls
 from .transfers.urls import urlpatterns as transfer_urls
@@ -24,4 +25,5 @@ urlpatterns = [
     *integration_urls,
     *campaign_urls,
     *transfer_urls,
+    *audit_urls,
 ]
