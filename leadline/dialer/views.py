@@ -36,7 +36,7 @@ def recording(request: HttpRequest, reference) -> HttpResponseBase:
         raise Http404
     attempt = (
         CallAttempt.objects.filter(uuid=reference, lead__erased_at__isnull=True)
-        .only("uuid", "recording", "recording_status", "recording_error")
+        .only("recording", "recording_status", "recording_error")
         .first()
     )
     if attempt is None:
@@ -74,7 +74,7 @@ def _record_play(request: HttpRequest, attempt: CallAttempt) -> None:
         action="recording.play",
         actor=actor,
         business=business_id,
-        target=f"call {attempt.uuid}",
+        target=f"call #{attempt.pk}",  # a uuid reads as digit runs, which are masked
         lead_ids=[lead_id] if lead_id else [],
     )
 

@@ -93,7 +93,7 @@ def _call_audit(rep: User, lead: Lead, attempt: CallAttempt, now: datetime) -> d
     return {
         "actor": audit.actor_for_user(rep),
         "business": lead.campaign.business_id,
-        "target": f"{lead.campaign.public_id} call {attempt.uuid}",
+        "target": f"{lead.campaign.public_id} call #{attempt.pk}",
         "lead_ids": [lead.lead_id] if lead.lead_id else [],
         "at": now,
     }
