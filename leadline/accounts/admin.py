@@ -11,7 +11,7 @@ from leadline.core.admin_helpers import count_of
 from leadline.core.errors import ApiError
 from leadline.core.phones import normalize_indian_phone
 
-from .models import ApiToken, Business, User
+from .models import ApiToken, AuditEntry, Business, User
 from .services import api_token_revoke
 
 
@@ -229,3 +229,38 @@ class ApiTokenAdmin(admin.ModelAdmin):
                 continue
             revoked += 1
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The whole trail, every business's, read-only: entries are written by the code that
+    acts and removed only by the retention purge."""
+
+    list_display = ("created_at", "business", "actor_kind", "actor_label", "action", "target")
+    list_filter = ("action", "actor_kind", "created_at", "business")
+    search_fields = ("action", "actor_label", "target", "lead_ids")
+    list_select_related = ("business",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # no COUNT over a year of rows per page view
+    readonly_fields = (
+        "created_at",
+        "business",
+        "actor_kind",
+        "actor_id",
+        "actor_label",
+        "action",
+        "target",
+        "lead_ids",
+        "lead_count",
+        "details",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -20,6 +20,7 @@ from leadline.core.errors import ApiError, AuthenticationFailed, PayloadTooLarge
 from leadline.core.http import error_response, json_response
 
 from . import ratelimit
+from .audit import api_call_record
 from .http import ApiRequest
 from .selectors import api_token_authenticate
 from .services import api_token_touch
@@ -97,6 +98,8 @@ class ApiGatewayMiddleware:
             response = self.get_response(request)
         except ApiError as exc:
             response = error_response(exc)
+        # The audit trail's one point for the API: every authenticated call that changed data.
+        api_call_record(request, response)
         response = self._as_json(response)
         if request.ratelimit_status is not None:
             for name, value in request.ratelimit_status.headers().items():

@@ -150,3 +150,55 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency key {self.key}"
+
+
+class AuditEntry(models.Model):
+    """One thing someone did, append-only: kept a year, never a phone number or a secret.
+
+    Written only through `accounts.audit.audit_record` (which masks numbers and withholds
+    secrets) and removed only by the retention purge; nothing updates a row.
+    """
+
+    class ActorKind(models.TextChoices):
+        API_TOKEN = "api_token", "API token"
+        USER = "user", "Dashboard user"
+        REP = "rep", "Rep"
+        OPERATOR = "operator", "Operator"
+        LINK = "link", "Signed link"
+        SYSTEM = "system", "System"
+
+    created_at = models.DateTimeField()
+    # Null for operator actions outside any business (an admin change to a platform setting).
+    business = models.ForeignKey(
+        Business, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    # The token's or user's pk as text ("" for the system); the label is what people read.
+    actor_id = models.CharField(max_length=32, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=300, blank=True)
+    # The client's lead ids the action touched, one per line with a line break before and
+    # after each ("\nL1\nL2\n"), so "entries about lead L1" is a portable `contains` filter;
+    # at most LEAD_IDS_KEPT of them, `lead_count` says how many there were.
+    lead_ids = models.TextField(blank=True)
+    lead_count = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            # The dashboard's trail: one business, newest first, optionally one action/actor.
+            models.Index(fields=["business", "-created_at", "-id"], name="audit_business_time"),
+            models.Index(fields=["business", "action", "-created_at"], name="audit_action_time"),
+            models.Index(
+                fields=["business", "actor_kind", "actor_id", "-created_at"],
+                name="audit_actor_time",
+            ),
+            # The retention purge walks the oldest rows.
+            models.Index(fields=["created_at"], name="audit_created_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label or self.actor_kind} at {self.created_at}"

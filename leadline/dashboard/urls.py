@@ -10,6 +10,7 @@ from django.urls import path
 from leadline.core import converters  # noqa: F401
 
 from . import auth, views
+from .audit.urls import urlpatterns as audit_urls
 from .campaigns.urls import urlpatterns as campaign_urls
 from .donotcall.urls import urlpatterns as do_not_call_urls
 from .integrations.urls import urlpatterns as integration_urls
@@ -26,4 +27,5 @@ urlpatterns = [
     *campaign_urls,
     *transfer_urls,
     *do_not_call_urls,
+    *audit_urls,
 ]

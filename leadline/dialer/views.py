@@ -9,6 +9,8 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from leadline.accounts import audit
+from leadline.accounts.models import User
 from leadline.core import recordings
 from leadline.core.errors import ApiError
 from leadline.core.http import json_response
@@ -51,7 +53,30 @@ def recording(request: HttpRequest, reference) -> HttpResponseBase:
                 {"detail": f"{GIVEN_UP}: {reason}", "status": "failed"}, status=404
             )
         return json_response({"detail": NONE, "status": "none"}, status=404)
+    _record_play(request, attempt)
     return recordings.serve(request, attempt.recording)
+
+
+def _record_play(request: HttpRequest, attempt: CallAttempt) -> None:
+    """One `recording.play` per play, whoever holds the link (a dashboard user, or anyone the
+    client's CRM handed the signed URL to): a player asks for bytes 0- first and then other
+    ranges as it seeks, so only the first request counts."""
+    if request.headers.get("Range", "bytes=0-").replace(" ", "") not in ("bytes=0-", ""):
+        return
+    business_id, lead_id = (
+        CallAttempt.objects.filter(pk=attempt.pk)
+        .values_list("campaign__business_id", "lead__lead_id")
+        .get()
+    )
+    user = request.user
+    actor = audit.actor_for_user(user) if isinstance(user, User) else audit.SIGNED_LINK
+    audit.audit_record(
+        action="recording.play",
+        actor=actor,
+        business=business_id,
+        target=f"call #{attempt.pk}",  # a uuid reads as digit runs, which are masked
+        lead_ids=[lead_id] if lead_id else [],
+    )
 
 
 @csrf_exempt

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from leadline.accounts.models import ApiToken, Business, User
 from leadline.accounts.services import api_token_create, business_get_or_create
-from leadline.campaigns.models import Campaign
+from leadline.campaigns.models import DEFAULT_OUTCOMES, Campaign
 from leadline.campaigns.services import campaign_create
 from leadline.dialer.models import CallAttempt
 from leadline.leads.models import Lead
@@ -268,6 +268,7 @@ def test_campaign_page_shows_configuration_and_new_campaigns_get_defaults(
             "window_end": "21:00",
             "window_days": "[0, 1, 2, 3, 4, 5]",
             "rep_visible_fields": "[]",
+            "category": "service",
             "questions-TOTAL_FORMS": 0,
             "questions-INITIAL_FORMS": 0,
             "outcomes-TOTAL_FORMS": 0,
@@ -277,7 +278,7 @@ def test_campaign_page_shows_configuration_and_new_campaigns_get_defaults(
     assert response.status_code == 302, response.content[:2000]
     created = Campaign.objects.get(name="From admin")
     assert len(created.public_id) == 6 and created.public_id != "MINE01"
-    assert created.outcomes.count() == 6
+    assert created.outcomes.count() == len(DEFAULT_OUTCOMES)
     assert list(created.questions.values_list("key", flat=True)) == ["interested", "notes"]
 
 
@@ -298,6 +299,7 @@ def test_campaign_added_with_own_outcomes_keeps_them_and_gets_the_default_script
             "window_end": "21:00",
             "window_days": "[0, 1]",
             "rep_visible_fields": "[]",
+            "category": "service",
             "questions-TOTAL_FORMS": 0,
             "questions-INITIAL_FORMS": 0,
             "outcomes-TOTAL_FORMS": 1,
@@ -349,7 +351,7 @@ def test_campaign_change_round_trips_and_keeps_its_public_id(client, operator, c
     campaign.refresh_from_db()
     assert campaign.public_id == before and campaign.status == "paused"
     assert campaign.window_days == [0, 6]
-    assert campaign.outcomes.count() == 6  # inlines came back untouched
+    assert campaign.outcomes.count() == len(DEFAULT_OUTCOMES)  # inlines came back untouched
 
 
 def test_a_choice_question_needs_options(client, operator, campaign):

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leadline.accounts import audit
 from leadline.accounts.http import BusinessRequest
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.selectors import (
@@ -214,6 +215,7 @@ def lead_detail(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResp
     campaign = _campaign(request, campaign_id, config=True)
     lead = _lead(request, campaign, pk)
     lead.campaign = campaign  # with its prefetched script, for the answers' labels
+    audit.audit_request(request, "lead.view", **audit.lead_ref(campaign, lead))
     return _lead_page(request, campaign, lead)
 
 
@@ -242,6 +244,7 @@ def lead_disable(request: BusinessRequest, campaign_id: str, pk: int) -> HttpRes
     )
     with service_messages(request, disabled):
         lead_services.lead_disable_batch(campaign=campaign, lead_ids=[lead.lead_id])
+        audit.audit_request(request, "lead.disable", **audit.lead_ref(campaign, lead))
     return _back(campaign, lead)
 
 
@@ -260,6 +263,7 @@ def lead_convert(request: BusinessRequest, campaign_id: str, pk: int) -> HttpRes
     detail = form.cleaned_data["detail"]
     with service_messages(request, f"Lead marked converted ({detail})."):
         lead_services.lead_convert(campaign=campaign, lead_id=lead.lead_id, detail=detail)
+        audit.audit_request(request, "lead.convert", **audit.lead_ref(campaign, lead))
     return _back(campaign, lead)
 
 
@@ -275,7 +279,9 @@ def lead_erase(request: BusinessRequest, campaign_id: str, pk: int) -> HttpRespo
     form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         with service_messages(request, "Lead erased. Only this tombstone remains."):
+            ref = audit.lead_ref(campaign, lead)  # taken before erasure clears the lead_id
             lead_services.lead_erase(campaign=campaign, lead_id=lead.lead_id)
+            audit.audit_request(request, "lead.erase", **ref)
         return _back(campaign, lead)
     return render(
         request,

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leadline.accounts import audit
 from leadline.accounts import selectors as account_selectors
 from leadline.accounts import services as account_services
 from leadline.accounts.http import BusinessRequest
@@ -78,6 +79,7 @@ def token_create(request: BusinessRequest) -> HttpResponse:
     issued = account_services.api_token_create(
         business=request.business, name=form.cleaned_data["name"]
     )
+    audit.audit_request(request, "token.create", target=audit.token_label(issued.token))
     # Rendered in this response, not redirected to: the secret exists nowhere else.
     context = {"token": issued.token, "secret": issued.secret}
     return _render(
@@ -94,6 +96,7 @@ def token_revoke(request: BusinessRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         return _render(request, "dashboard/integrations/token_revoke.html", {"token": token})
     account_services.api_token_revoke(prefix=token.prefix, business=request.business)
+    audit.audit_request(request, "token.revoke", target=audit.token_label(token))
     messages.success(
         request, f"Token {token.name or token.prefix} is revoked; calls with it get 403."
     )
@@ -128,6 +131,7 @@ def endpoint_create(request: BusinessRequest) -> HttpResponse:
         return _render(
             request, "dashboard/integrations/endpoint_form.html", {"form": form}, status=400
         )
+    audit.audit_request(request, "webhook.create", target=f"endpoint {created.endpoint.pk}")
     context = {"endpoint": created.endpoint, "secrets": [created.secret], "created": True}
     return _render(
         request, "dashboard/integrations/endpoint_secret.html", context, status=201, secret=True
@@ -189,6 +193,7 @@ def endpoint_edit(request: BusinessRequest, pk: int) -> HttpResponse:
         except ApiError as exc:
             form.add_error(None, exc.detail)
         else:
+            audit.audit_request(request, "webhook.update", target=f"endpoint {endpoint.pk}")
             messages.success(request, "Endpoint saved.")
             return _to_endpoint(endpoint.pk)
     return _render(request, "dashboard/integrations/endpoint_form.html", context, status=400)
@@ -201,6 +206,7 @@ def endpoint_disable(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     if endpoint.enabled:
         services.endpoint_disable(endpoint=endpoint, reason="Disabled on the dashboard.")
+        audit.audit_request(request, "webhook.disable", target=f"endpoint {endpoint.pk}")
         messages.success(request, "Endpoint disabled: nothing is sent to it until re-enabled.")
     return _to_endpoint(endpoint.pk)
 
@@ -211,6 +217,7 @@ def endpoint_disable(request: BusinessRequest, pk: int) -> HttpResponse:
 def endpoint_enable(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     services.endpoint_enable(endpoint=endpoint)
+    audit.audit_request(request, "webhook.enable", target=f"endpoint {endpoint.pk}")
     messages.success(request, "Endpoint enabled: pending deliveries go out again.")
     return _to_endpoint(endpoint.pk)
 
@@ -222,6 +229,7 @@ def endpoint_secret(request: BusinessRequest, pk: int) -> HttpResponse:
     """Reveal the signing secrets in use: a POST, so no link, prefetch or crawler shows them."""
     endpoint = _endpoint(request, pk)
     context = {"endpoint": endpoint, "secrets": services.endpoint_secrets(endpoint)}
+    audit.audit_request(request, "webhook.secret_reveal", target=f"endpoint {endpoint.pk}")
     return _render(request, "dashboard/integrations/endpoint_secret.html", context, secret=True)
 
 
@@ -231,6 +239,7 @@ def endpoint_secret(request: BusinessRequest, pk: int) -> HttpResponse:
 def endpoint_rotate(request: BusinessRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
     services.endpoint_rotate_secret(endpoint=endpoint)
+    audit.audit_request(request, "webhook.secret_rotate", target=f"endpoint {endpoint.pk}")
     endpoint.refresh_from_db()
     context = {
         "endpoint": endpoint,

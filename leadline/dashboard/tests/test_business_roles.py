@@ -63,6 +63,8 @@ EXPECTED: dict[str, tuple[str, str, set[str]]] = {
     "do_not_call_add": (M, M, {POST}),
     "do_not_call_upload": (M, M, {POST}),
     "do_not_call_remove": (V, O, {GET, POST}),
+    "audit": (O, O, {GET}),
+    "audit_export": (O, O, {GET}),
 }
 # Forms that POST only to keep a number out of the URL (a search): reading, open to viewers.
 READ_ONLY_POSTS = {"do_not_call_search"}

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from leadline.accounts import ratelimit
+from leadline.accounts import audit, ratelimit
 from leadline.accounts.http import BusinessRequest
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign
@@ -186,6 +186,9 @@ def _upload_post(request: BusinessRequest, campaign: Campaign, limiter: _SizeLim
     except ApiError as exc:
         form.add_error("file", exc.detail)
         return _upload_page(request, campaign, form=form, status=exc.status)
+    audit.audit_request(
+        request, "leads.upload", target=f"{campaign.public_id} import {lead_import.pk}"
+    )
     return redirect("dashboard:lead_import", campaign.public_id, lead_import.pk)
 
 
@@ -217,6 +220,7 @@ def lead_import_valid_rows(request: BusinessRequest, campaign_id: str, import_id
     lead_import = _import(request, campaign, import_id)
     with service_messages(request, f"Importing the {lead_import.valid_rows:,} valid rows."):
         imports.import_proceed_with_valid_rows(lead_import=lead_import)
+        audit.audit_request(request, "import.proceed", target=f"import {lead_import.pk}")
     return redirect("dashboard:lead_import", campaign.public_id, lead_import.pk)
 
 
@@ -229,6 +233,7 @@ def lead_import_cancel(request: BusinessRequest, campaign_id: str, import_id: in
     cancelled = "Import cancelled; nothing was imported and the file is deleted."
     with service_messages(request, cancelled):
         imports.import_cancel(lead_import=lead_import, reason="Cancelled; nothing was imported.")
+        audit.audit_request(request, "import.cancel", target=f"import {lead_import.pk}")
     return redirect("dashboard:lead_import", campaign.public_id, lead_import.pk)
 
 
@@ -319,6 +324,7 @@ def results_export(request: BusinessRequest, campaign_id: str):
         export_runs.export_run_finish(run=run)
         raise
     today = datetime.now(zone).strftime("%Y%m%d")
+    audit.audit_request(request, "leads.export", target=campaign.public_id)
     pieces = exports.results_csv(campaign=campaign, query=query, layout=layout)
     return _csv_response(
         export_runs.ExportStream(pieces, run),

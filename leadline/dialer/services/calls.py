@@ -18,12 +18,13 @@ import logging
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from leadline.accounts import ratelimit
+from leadline.accounts import audit, ratelimit
 from leadline.accounts.models import User
 from leadline.campaigns.models import TelephonyAccount
 from leadline.core import recordings
@@ -85,6 +86,17 @@ def attempt_provider(attempt: CallAttempt) -> Provider:
     """The provider an attempt went through (its account's, or the default one)."""
     account = attempt.telephony_account
     return _provider_for(line_for_account(account) if account is not None else None)
+
+
+def _call_audit(rep: User, lead: Lead, attempt: CallAttempt, now: datetime) -> dict[str, Any]:
+    """The `call.placed` entry: which rep called which lead, never the number."""
+    return {
+        "actor": audit.actor_for_user(rep),
+        "business": lead.campaign.business_id,
+        "target": f"{lead.campaign.public_id} call #{attempt.pk}",
+        "lead_ids": [lead.lead_id] if lead.lead_id else [],
+        "at": now,
+    }
 
 
 def _held_lead_for_update(rep: User, lead_pk: int, now: datetime) -> Lead:
@@ -188,6 +200,8 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
             # A call in progress keeps the lead: the lease restarts from the call.
             lead.lease_expires_at = now + timedelta(minutes=campaign.lease_minutes)
             lead.save(update_fields=["attempts_count", "latest_called_at", "lease_expires_at"])
+            # In the attempt's transaction: the trail has the call exactly when the row does.
+            audit.audit_record(action="call.placed", **_call_audit(rep, lead, attempt, now))
             lead_phone = lead.phone_number
             assert lead_phone is not None  # only an erased lead's tombstone has no number
     except _NotAllowed:

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from leadline.accounts import audit
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign
 from leadline.campaigns.rules import window_open
@@ -143,8 +144,24 @@ def lead_claim(
     for _ in range(CLAIM_SKIPS):
         lead = _lead_claim_once(rep=rep, now=now, ignore_window=ignore_window)
         if lead is None or lead_dial_check(lead=lead, now=now):
+            if lead is not None:
+                _record_held(rep, lead, now)
             return lead
     return None
+
+
+def _record_held(rep: User, lead: Lead, now: datetime) -> None:
+    # The masking audit ("who could have spoken to this person"), written once the claim
+    # committed rather than inside the rep's lock, which concurrent claims queue on. A double
+    # click that gets the same lead back records it again: over-reporting, never under.
+    audit.audit_record(
+        action="lead.held",
+        actor=audit.actor_for_user(rep),
+        business=lead.campaign.business_id,
+        target=f"{lead.campaign.public_id} lead #{lead.pk}",
+        lead_ids=[lead.lead_id] if lead.lead_id else [],
+        at=now,
+    )
 
 
 def lead_dial_allowed(*, lead: Lead, now: datetime) -> bool:
