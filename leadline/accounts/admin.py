@@ -11,12 +11,13 @@ from leadline.core.admin_helpers import count_of
 from leadline.core.errors import ApiError
 from leadline.core.phones import normalize_indian_phone
 
+from .audit import AuditedDeletionsAdmin
 from .models import ApiToken, AuditEntry, Business, User
 from .services import api_token_revoke
 
 
 @admin.register(Business)
-class BusinessAdmin(admin.ModelAdmin):
+class BusinessAdmin(AuditedDeletionsAdmin, admin.ModelAdmin):
     list_display: tuple[str, ...] = (
         "name",
         "is_active",
@@ -133,7 +134,7 @@ class UserChangeForm(LeadlineUserFormMixin, DjangoUserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedDeletionsAdmin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserAddForm
     list_display: tuple[str, ...] = (

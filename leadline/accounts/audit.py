@@ -358,6 +358,23 @@ def admin_log_entry_record(log_entry: Any) -> AuditEntry | None:
     )
 
 
+class AuditedDeletionsAdmin:
+    """ModelAdmin mixin: copies the admin's multi-row deletions to the audit trail.
+
+    The trail copies each admin LogEntry from its post_save signal (AccountsConfig.ready), but
+    "delete selected" on several rows writes its entries with bulk_create, which sends no
+    signal. Single-row deletes still go through save() and the signal, so they are not copied
+    twice here.
+    """
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        entries = super().log_deletions(request, queryset)  # type: ignore[misc]
+        if isinstance(entries, list) and len(entries) > 1:
+            for entry in entries:
+                admin_log_entry_record(entry)
+        return entries
+
+
 # --- reading --------------------------------------------------------------------------------
 
 

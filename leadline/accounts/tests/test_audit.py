@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from leadline.accounts import audit
 from leadline.accounts.loops import purge_audit_entries
-from leadline.accounts.models import ApiToken, AuditEntry, Business
+from leadline.accounts.models import ApiToken, AuditEntry, Business, User
 
 SECRET_TOKEN = "ll_abcd1234_Zx9yQ-verysecretpart_0123456789abcdef"
 
@@ -181,6 +181,34 @@ def test_admin_change_is_recorded_with_the_business(operator, client, business):
     assert entry.business == business
     assert entry.actor_kind == "operator" and entry.actor_label == "ops"
     assert "Business" in entry.target
+
+
+def test_admin_delete_selected_on_several_rows_is_recorded_per_row(operator, client, business):
+    # "delete selected" logs several rows with bulk_create (no signal); each must still land.
+    reps = [
+        User.objects.create_user(username=f"gone{i}", password="x", business=business)
+        for i in range(3)
+    ]
+    response = client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [u.pk for u in reps], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not User.objects.filter(pk__in=[u.pk for u in reps]).exists()
+    entries = AuditEntry.objects.filter(action="admin.delete")
+    assert sorted(e.target.rsplit(": ", 1)[1] for e in entries) == ["gone0", "gone1", "gone2"]
+    assert {e.business_id for e in entries} == {business.pk}
+    assert {e.actor_label for e in entries} == {"ops"}
+
+
+def test_admin_single_row_delete_is_recorded_once(operator, client, business):
+    rep = User.objects.create_user(username="alone", password="x", business=business)
+    response = client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [rep.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert AuditEntry.objects.filter(action="admin.delete").count() == 1
 
 
 def test_audit_admin_is_read_only_and_lists(operator, client, business):
