@@ -235,6 +235,9 @@ LOGGING = {
         # urllib3 logs each request's URL at DEBUG; Exotel's number lookup (DND) has the
         # number in its path, so those lines must not appear even at LEADLINE_LOG_LEVEL=DEBUG.
         "urllib3.connectionpool": {"level": "INFO"},
+        # django-axes announces its configuration at INFO on every start, which would come
+        # before each command's own output (and into piped --json); its lockouts are WARNING.
+        "axes.apps": {"level": "WARNING"},
     },
 }
 # How many reverse proxies in front of us append to X-Forwarded-For (0: use REMOTE_ADDR).
