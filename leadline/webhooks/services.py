@@ -105,6 +105,16 @@ def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason=reason)
 
 
+def endpoint_remove(*, endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint with its deliveries (a temporary one: `webhook listen` on exit).
+
+    Endpoints that clients registered are disabled, never removed, so their delivery history
+    stays; a listener's deliveries were only ever for the developer watching them.
+    """
+    with transaction.atomic():
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
+
+
 def endpoint_secrets(endpoint: WebhookEndpoint, now: datetime | None = None) -> list[str]:
     """Secrets that sign a delivery now: the current one, plus the previous during overlap."""
     now = now or timezone.now()

@@ -1,13 +1,18 @@
 import json
+import signal
+import threading
+import time
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
 from leadline.core.errors import ApiError
-from leadline.webhooks import services
-from leadline.webhooks.models import Delivery, WebhookEndpoint
+from leadline.webhooks import listener, services
+from leadline.webhooks.models import SUBSCRIBABLE_TYPES, Delivery, WebhookEndpoint
 
 
 def _when(value: str) -> datetime:
@@ -20,8 +25,12 @@ def _when(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
-    help = "Manage webhook endpoints and redeliver webhooks."
+    help = "Manage webhook endpoints, redeliver webhooks, and listen for them locally."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -41,6 +50,18 @@ class Command(BaseCommand):
         which = redeliver.add_mutually_exclusive_group(required=True)
         which.add_argument("delivery_id", nargs="?", type=int)
         which.add_argument("--failed-since", help="epoch seconds or ISO time")
+        listen = sub.add_parser(
+            "listen",
+            help="receive a campaign's webhooks locally while it runs: verify and print each "
+            "(or forward it to --forward URL); the temporary endpoint is removed on exit",
+        )
+        listen.add_argument("--campaign", required=True, help="campaign id (public)")
+        listen.add_argument("--port", type=int, default=0, help="local port (default: any free)")
+        listen.add_argument("--forward", help="pass each verified delivery on to this URL")
+        listen.add_argument(
+            "--events", nargs="*", help="event types (default: every type, optional ones too)"
+        )
+        listen.add_argument("--json", action="store_true", help="one JSON object per event")
 
     def handle(self, *args, action, **options):
         try:
@@ -98,6 +119,73 @@ class Command(BaseCommand):
             raise CommandError(f"No endpoint {endpoint_id}.")
         services.endpoint_disable(endpoint=endpoint, reason="Disabled by an operator.")
         self.stdout.write(f"Disabled endpoint {endpoint_id}.")
+
+    def _listen(self, *, campaign, port, forward, events, **options):
+        found = Campaign.objects.select_related("business").filter(public_id=campaign).first()
+        if found is None:
+            raise CommandError(f"No campaign {campaign}.")
+        if not settings.LEADLINE_WEBHOOK_ALLOW_PRIVATE:
+            raise CommandError(
+                "The listener receives on 127.0.0.1, a private address, which webhooks may only "
+                "reach with LEADLINE_WEBHOOK_ALLOW_PRIVATE=1 (set for this command and for the "
+                "worker; `make run` sets it). Never set it in production."
+            )
+        if not 0 <= port <= 65535:
+            raise CommandError("--port must be between 0 and 65535.")
+        if forward and urlsplit(forward).scheme not in {"http", "https"}:
+            raise CommandError("--forward must be an http or https URL.")
+        write_lock = threading.Lock()
+
+        def show(received: listener.Received) -> None:
+            line = json.dumps(received.as_dict()) if options["json"] else received.line()
+            with write_lock:
+                self.stdout.write(line)
+                self.stdout.flush()
+
+        try:
+            receiver = listener.Listener(secret="", on_event=show, port=port, forward_url=forward)
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on 127.0.0.1:{port}: {exc.strerror}.") from None
+        types = events or [t.value for t in SUBSCRIBABLE_TYPES]
+        created = services.endpoint_create(
+            business=found.business, url=receiver.url, campaign=found, event_types=types
+        )
+        receiver.secret = created.secret
+        banner = {
+            "endpoint_id": created.endpoint.pk,
+            "url": receiver.url,
+            "secret": created.secret,
+            "campaign_id": found.public_id,
+            "event_types": created.endpoint.event_types,
+            "forward": forward,
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps({"listening": banner}))
+        else:
+            self.stdout.write(
+                f"Listening for campaign {found.public_id}'s webhooks on {receiver.url} "
+                f"(endpoint {created.endpoint.pk}; {', '.join(banner['event_types'])}).\n"
+                f"Signing secret (for your own handler): {created.secret}\n"
+                + (f"Forwarding verified deliveries to {forward}.\n" if forward else "")
+                + "Ctrl-C stops and removes the endpoint."
+            )
+        self.stdout.flush()
+        # SIGTERM ends it like Ctrl-C, so the endpoint is removed either way.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        receiver.start()
+        try:
+            while True:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            receiver.stop()
+            services.endpoint_remove(endpoint=created.endpoint)
+            if options["json"]:
+                self.stdout.write(json.dumps({"removed": created.endpoint.pk}))
+            else:
+                self.stdout.write(f"Stopped; endpoint {created.endpoint.pk} removed.")
 
     def _redeliver(self, *, delivery_id, failed_since, **options):
         if delivery_id is not None:
