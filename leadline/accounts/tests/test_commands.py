@@ -65,15 +65,6 @@ def test_token_create_and_revoke(client, db):
         run("token", "create", "--business", "999999")
 
 
-def test_demo_is_created_once(db):
-    first = run("demo")
-    assert "access_token" in first
-    second = run("demo")
-    assert "exists" in second
-    assert "ll_" not in second
-    assert Business.objects.filter(name="Demo Business").count() == 1
-
-
 @pytest.mark.django_db(transaction=True)
 def test_worker_runs_housekeeping_once():
     run("worker", "--once")
