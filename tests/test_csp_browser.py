@@ -86,8 +86,8 @@ def test_dashboard_pages_load_without_a_violation(site):
             "/voice/dashboard/",
             f"/voice/dashboard/campaigns/{campaign.public_id}/",
             f"/voice/dashboard/campaigns/{campaign.public_id}/leads/",
-            f"/voice/dashboard/campaigns/{campaign.public_id}/leads/{lead.pk}/",
-            f"/voice/dashboard/campaigns/{campaign.public_id}/leads/{lead.pk}/erase/",
+            f"/voice/dashboard/campaigns/{campaign.public_id}/leads/{lead.lead_id}/",
+            f"/voice/dashboard/campaigns/{campaign.public_id}/lead-rows/{lead.pk}/erase/",
             f"/voice/dashboard/campaigns/{campaign.public_id}/upload/",
             "/voice/dashboard/integrations/",
         ):

@@ -179,6 +179,7 @@ def world(business, campaign, make_leads, answered_calls):
         # The console's lead (the rep's claimed one) and the dashboard's (another).
         "lead_pk": claimed.pk,
         "lead": Lead.objects.filter(campaign=campaign).exclude(pk=claimed.pk).first().pk,
+        "lead_id": Lead.objects.filter(campaign=campaign).exclude(pk=claimed.pk).first().lead_id,
         "endpoint": endpoint.pk,
         "delivery_pk": delivery.pk,
         "import_id": lead_import.pk,

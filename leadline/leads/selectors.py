@@ -357,13 +357,19 @@ def lead_table_page(
     )
 
 
-def lead_get_for_business(*, business: Business, campaign: Campaign, pk: int) -> Lead:
-    """A lead (or the tombstone of one) of the business's campaign; any other is missing."""
-    lead = (
-        Lead.objects.filter(pk=pk, campaign=campaign, campaign__business=business)
-        .select_related("campaign")
-        .first()
-    )
+def lead_get_for_business(
+    *, business: Business, campaign: Campaign, pk: int | None = None, lead_id: str | None = None
+) -> Lead:
+    """A lead of the business's campaign by our row id (tombstones too) or by the client's
+    lead_id (live leads only: a tombstone has none); any other is missing."""
+    leads = Lead.objects.filter(campaign=campaign, campaign__business=business)
+    if pk is not None:
+        leads = leads.filter(pk=pk)
+    elif lead_id:
+        leads = leads.filter(lead_id=lead_id)
+    else:
+        raise NotFound("Lead not found.")
+    lead = leads.select_related("campaign").first()
     if lead is None:
         raise NotFound("Lead not found.")
     return lead

@@ -61,6 +61,13 @@ def _lead(request: BusinessRequest, campaign: Campaign, pk: int) -> Lead:
     )
 
 
+def lead_url(campaign: Campaign, lead: Lead) -> str:
+    """A lead's page: at its lead_id, or (a tombstone, which has none) at its row id."""
+    if lead.lead_id is not None:
+        return reverse("dashboard:campaign_lead", args=[campaign.public_id, lead.lead_id])
+    return reverse("dashboard:campaign_lead_row", args=[campaign.public_id, lead.pk])
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -211,16 +218,38 @@ def _lead_page(
 @client_required
 @permission_required("dashboard.view")
 @require_GET
-def lead_detail(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
+def lead_detail(request: BusinessRequest, campaign_id: str, lead_id: str) -> HttpResponse:
+    campaign = _campaign(request, campaign_id, config=True)
+    lead = found(
+        lead_get_for_business,
+        missing="No such lead.",
+        business=request.business,
+        campaign=campaign,
+        lead_id=lead_id,
+    )
+    return _lead_viewed(request, campaign, lead)
+
+
+@client_required
+@permission_required("dashboard.view")
+@require_GET
+def lead_row(request: BusinessRequest, campaign_id: str, pk: int) -> HttpResponse:
+    """By our row id: a live lead's page is its lead_id address; a tombstone is shown here."""
     campaign = _campaign(request, campaign_id, config=True)
     lead = _lead(request, campaign, pk)
+    if lead.lead_id is not None:
+        return _back(campaign, lead)
+    return _lead_viewed(request, campaign, lead)
+
+
+def _lead_viewed(request: BusinessRequest, campaign: Campaign, lead: Lead) -> HttpResponse:
     lead.campaign = campaign  # with its prefetched script, for the answers' labels
     audit.audit_request(request, "lead.view", **audit.lead_ref(campaign, lead))
     return _lead_page(request, campaign, lead)
 
 
 def _back(campaign: Campaign, lead: Lead) -> HttpResponse:
-    return redirect("dashboard:campaign_lead", campaign_id=campaign.public_id, pk=lead.pk)
+    return redirect(lead_url(campaign, lead))
 
 
 def _erased_refusal(request: BusinessRequest, campaign: Campaign, lead: Lead) -> HttpResponse:
@@ -282,6 +311,7 @@ def lead_erase(request: BusinessRequest, campaign_id: str, pk: int) -> HttpRespo
             ref = audit.lead_ref(campaign, lead)  # taken before erasure clears the lead_id
             lead_services.lead_erase(campaign=campaign, lead_id=lead.lead_id)
             audit.audit_request(request, "lead.erase", **ref)
+        lead.refresh_from_db(fields=["lead_id"])  # erased: the tombstone's page, by row id
         return _back(campaign, lead)
     return render(
         request,

@@ -38,7 +38,9 @@ def actions(**filters):
 
 
 def lead_url(campaign, lead, rest=""):
-    return url("campaign_lead", campaign.public_id, lead.pk) + rest
+    if rest:
+        return url("campaign_lead_row", campaign.public_id, lead.pk) + rest
+    return url("campaign_lead", campaign.public_id, lead.lead_id)
 
 
 @pytest.fixture(autouse=True)

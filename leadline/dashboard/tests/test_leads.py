@@ -3,7 +3,7 @@ recordings, disable / convert / erase), all scoped to the signed-in client's bus
 
 import re
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.db import connection
@@ -30,7 +30,10 @@ def leads_url(campaign, query=""):
 
 
 def lead_url(campaign, lead, rest=""):
-    return f"/voice/dashboard/campaigns/{campaign.public_id}/leads/{lead.pk}/{rest}"
+    """A lead's page at its lead_id (a tombstone's at its row id); actions at the row id."""
+    if rest or lead.lead_id is None:
+        return f"/voice/dashboard/campaigns/{campaign.public_id}/lead-rows/{lead.pk}/{rest}"
+    return f"/voice/dashboard/campaigns/{campaign.public_id}/leads/{quote(lead.lead_id)}/"
 
 
 def table_ids(response) -> list[str]:

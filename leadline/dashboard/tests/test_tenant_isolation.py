@@ -41,6 +41,7 @@ def theirs(other_business, other_campaign, settings):
     return {
         "campaign_id": other_campaign.public_id,
         "lead": Lead.objects.get(campaign=other_campaign, lead_id="b-1").pk,
+        "lead_id": "b-1",
         "token": api_token_create(business=other_business, name="theirs").token.pk,
         "endpoint": endpoint.pk,
         "delivery": Delivery.objects.get(endpoint=endpoint).pk,
@@ -65,7 +66,8 @@ ARGS = {
     "integrations_delivery_redeliver": {"pk": "endpoint", "delivery_pk": "delivery"},
     "campaign": {"campaign_id": "campaign_id"},
     "campaign_leads": {"campaign_id": "campaign_id"},
-    "campaign_lead": {"campaign_id": "campaign_id", "pk": "lead"},
+    "campaign_lead": {"campaign_id": "campaign_id", "lead_id": "lead_id"},
+    "campaign_lead_row": {"campaign_id": "campaign_id", "pk": "lead"},
     "campaign_lead_disable": {"campaign_id": "campaign_id", "pk": "lead"},
     "campaign_lead_convert": {"campaign_id": "campaign_id", "pk": "lead"},
     "campaign_lead_erase": {"campaign_id": "campaign_id", "pk": "lead"},
@@ -123,7 +125,8 @@ def test_another_business_gets_404_and_changes_nothing(staff_client, theirs, nam
 def test_own_campaign_with_their_object_ids_is_404(staff_client, campaign, theirs, staff):
     mine = endpoint_create(business=campaign.business, url="http://127.0.0.1:9/a").endpoint
     urls = [
-        reverse("dashboard:campaign_lead", args=[campaign.public_id, theirs["lead"]]),
+        reverse("dashboard:campaign_lead", args=[campaign.public_id, theirs["lead_id"]]),
+        reverse("dashboard:campaign_lead_row", args=[campaign.public_id, theirs["lead"]]),
         reverse("dashboard:lead_import", args=[campaign.public_id, theirs["import"]]),
         reverse("dashboard:lead_import_problems", args=[campaign.public_id, theirs["import"]]),
     ]
