@@ -8,7 +8,9 @@ from urllib.parse import quote, urlsplit
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from leadline.core.errors import Conflict, NotFound
 from leadline.dashboard.campaigns import views
@@ -418,3 +420,23 @@ def test_pages_need_a_signed_in_client(client, campaign, make_leads):
         assert response.status_code == 302 and "/login/" in response["Location"]
     assert client.post(lead_url(campaign, lead, "disable/")).status_code == 302
     assert Lead.objects.get().disabled_at is None
+
+
+@pytest.mark.parametrize("lead_id", ["crm/2026/00042", "a b?c#d&e=1", "लीड-७", "x/disable", "99"])
+def test_a_lead_page_is_at_its_own_lead_id_whatever_its_characters(
+    staff_client, api, campaign, lead_id
+):
+    body = [{"lead_id": lead_id, "phone_number": "9876500001", "contact_name": "Linked Lead"}]
+    assert api.post(f"/api/v4/leads/create/{campaign.public_id}/", body).status_code == 201
+    lead = Lead.objects.get(campaign=campaign, lead_id=lead_id)
+    # What a CRM builds: the lead_id URL-escaped into the path.
+    page = staff_client.get(lead_url(campaign, lead))
+    assert page.status_code == 200 and "Linked Lead" in page.content.decode()
+    # The table links there, and the row address redirects there.
+    table = staff_client.get(leads_url(campaign)).content.decode()
+    assert escape(reverse("dashboard:campaign_lead", args=[campaign.public_id, lead_id])) in table
+    row = staff_client.get(f"/voice/dashboard/campaigns/{campaign.public_id}/lead-rows/{lead.pk}/")
+    assert row.status_code == 302
+    assert staff_client.get(row["Location"]).status_code == 200
+    missing = f"/voice/dashboard/campaigns/{campaign.public_id}/leads/{quote(lead_id)}-nope/"
+    assert staff_client.get(missing).status_code == 404
