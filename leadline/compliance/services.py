@@ -1,5 +1,6 @@
 """Writes of the compliance app, each in its own transaction."""
 
+import re
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -9,6 +10,12 @@ from leadline.campaigns.models import Campaign
 
 from .hashing import number_hash
 from .models import Suppression
+
+# A reason's limits, one definition for the API and the dashboard's forms: the column's length,
+# and one line of text (control characters other than tab are refused; NUL cannot be stored
+# by PostgreSQL at all).
+REASON_MAX = Suppression._meta.get_field("reason").max_length or 200
+REASON_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -26,21 +33,24 @@ def suppressions_add(*, business: Business, items: list[SuppressionItem], source
     source). Returns how many were new. The unique constraints do the deduplication, so
     two requests adding the same number at once both succeed and one row remains."""
     created = 0
-    for item in items:
-        if item.campaign is not None and item.campaign.business_id != business.pk:
-            raise ValueError("campaign of another business")
-        try:
-            with transaction.atomic():
-                Suppression.objects.create(
-                    business=business,
-                    campaign=item.campaign,
-                    number_hash=number_hash(item.phone),
-                    reason=item.reason[:200],
-                    source=source,
-                )
-        except IntegrityError:
-            continue  # already on the list: adding it again is not an error
-        created += 1
+    # One transaction for the batch (a savepoint per entry absorbs a duplicate): a failure
+    # half-way leaves the list as it was.
+    with transaction.atomic():
+        for item in items:
+            if item.campaign is not None and item.campaign.business_id != business.pk:
+                raise ValueError("campaign of another business")
+            try:
+                with transaction.atomic():
+                    Suppression.objects.create(
+                        business=business,
+                        campaign=item.campaign,
+                        number_hash=number_hash(item.phone),
+                        reason=item.reason[:REASON_MAX],
+                        source=source,
+                    )
+            except IntegrityError:
+                continue  # already on the list: adding it again is not an error
+            created += 1
     return created
 
 
