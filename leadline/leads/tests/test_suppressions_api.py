@@ -88,6 +88,23 @@ def test_one_object_body_and_repeats_within_a_request(api):
     assert twice.status_code == 201 and twice.json()["created"] == 1
 
 
+def test_posts_without_the_trailing_slash_are_served(api):
+    created = api.post("/api/v4/suppressions/create", {"phone_number": DIGITS, "reason": "a"})
+    assert created.status_code == 201 and created.json()["created"] == 1
+    checked = api.post("/api/v4/suppressions/check", {"phone_numbers": [DIGITS]})
+    assert checked.json()["results"][0]["reasons"] == {"business": "a"}
+    deleted = api.post("/api/v4/suppressions/delete", {"phone_number": DIGITS})
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == 1
+
+
+def test_a_number_repeated_in_a_request_keeps_its_first_reason(api):
+    response = api.post(
+        CREATE, [{"phone_number": DIGITS, "reason": "first"}, {"phone_number": E164, "reason": "2"}]
+    )
+    assert response.json()["created"] == 1
+    assert Suppression.objects.get().reason == "first"
+
+
 def test_idempotency_key_replays_the_first_answer(api):
     headers = {"Idempotency-Key": "dnc-1"}
     first = api.post(CREATE, {"phone_number": DIGITS}, headers=headers)
