@@ -284,26 +284,32 @@ def _write(success: int, model: type[Schema], docs: dict[Any, Any]) -> dict[str,
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def _items(request: HttpRequest, *, what: str) -> list[Any]:
-    """The body as a list (one object counts as a list of one), within the leads' limit."""
-    try:
-        payload = read_json_body(request)
-        items = as_list(payload, what=what) if what else _numbers(payload)
-    except FieldProblem as p:
-        raise BadRequest(p.message) from None
+def _bounded(items: list[Any], *, empty: str) -> list[Any]:
+    """Not empty and within the leads create's per-request limit."""
     if not items:
-        raise BadRequest("No entries in the request." if what else "No numbers in the request.")
+        raise BadRequest(empty)
     limit = settings.LEADLINE_MAX_LEADS_PER_REQUEST
     if len(items) > limit:
         raise PayloadTooLarge(f"At most {limit} numbers per request; split the batch.")
     return items
 
 
-def _numbers(payload: Any) -> list[Any]:
+def _entries(request: HttpRequest) -> list[Any]:
+    """A create or delete body: a list of entries, or one entry object."""
+    try:
+        items = as_list(read_json_body(request), what="do-not-call entry")
+    except FieldProblem as p:
+        raise BadRequest(p.message) from None
+    return _bounded(items, empty="No entries in the request.")
+
+
+def _numbers(request: HttpRequest) -> list[Any]:
+    """A check body: {"phone_numbers": [...]}."""
+    payload = read_json_body(request)
     numbers = payload.get("phone_numbers") if isinstance(payload, dict) else None
     if not isinstance(numbers, list):
-        raise FieldProblem("phone_numbers", "invalid", 'The body must be {"phone_numbers": [...]}.')
-    return numbers
+        raise BadRequest('The body must be {"phone_numbers": [...]}.')
+    return _bounded(numbers, empty="No numbers in the request.")
 
 
 @dataclass
@@ -350,7 +356,7 @@ def _clean_items(request: ApiRequest, *, with_reason: bool) -> list[SuppressionI
     campaigns = _Campaigns(request, {})
     cleaned: list[SuppressionItem] = []
     problems: list[dict[str, Any]] = []
-    for index, item in enumerate(_items(request, what="do-not-call entry")):
+    for index, item in enumerate(_entries(request)):
         try:
             if not isinstance(item, dict):
                 raise FieldProblem(None, "invalid", "Each item must be a JSON object.")
@@ -423,7 +429,7 @@ _CHECK_ERRORS = {k: v for k, v in WRITE_ERRORS.items() if k not in (404, 409, 42
     openapi_extra=operation_docs(CHECK_DOCS, [200, *_CHECK_ERRORS]),
 )
 def check_suppressions(request: ApiRequest) -> HttpResponse:
-    sent = _items(request, what="")
+    sent = _numbers(request)
     hashes: list[str] = []
     problems: list[dict[str, Any]] = []
     for index, raw in enumerate(sent):

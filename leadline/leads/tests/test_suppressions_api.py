@@ -185,6 +185,8 @@ def test_item_count_is_limited_like_the_leads_create(api, settings):
     assert response.status_code == 413
     assert response.json() == {"detail": "At most 2 numbers per request; split the batch."}
     assert not Suppression.objects.exists()
+    check = api.post(CHECK, {"phone_numbers": [DIGITS] * 3})
+    assert check.status_code == 413
 
 
 @pytest.mark.parametrize("path", [CREATE, DELETE, CHECK, BASE, "/api/v4/suppressions"])
