@@ -6,7 +6,7 @@ from leadline.core.api import (
     ORJSONRenderer,
     install_error_handlers,
 )
-from leadline.leads import consents_api
+from leadline.leads import consents_api, suppressions_api
 from leadline.leads.api import router as leads_router
 from leadline.leads.api_docs import WEBHOOKS
 from leadline.leads.schemas import REQUEST_MODELS
@@ -23,9 +23,14 @@ api = DocumentedNinjaAPI(
     auth=BusinessBearer(),
     docs_url="/docs",
     openapi_url="/openapi.json",
-    openapi_models=(*REQUEST_MODELS, *consents_api.REQUEST_MODELS),
+    openapi_models=(
+        *REQUEST_MODELS,
+        *consents_api.REQUEST_MODELS,
+        *suppressions_api.REQUEST_MODELS,
+    ),
     openapi_extra={"webhooks": WEBHOOKS},
 )
 install_error_handlers(api)
 api.add_router("/leads/", leads_router)
 api.add_router("/consents/", consents_api.router)
+api.add_router("/suppressions/", suppressions_api.router)

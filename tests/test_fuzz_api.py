@@ -116,6 +116,10 @@ def test_document_lists_every_endpoint(target):
         "POST /api/v4/leads/convert/{campaign_id}/",
         "POST /api/v4/consents/",
         "POST /api/v4/consents/delete/",
+        "POST /api/v4/suppressions/create/",
+        "POST /api/v4/suppressions/delete/",
+        "POST /api/v4/suppressions/check/",
+        "GET /api/v4/suppressions/",
     }
 
 

@@ -27,6 +27,7 @@ def production_env(tmp_path, **overrides) -> dict[str, str]:
         LEADLINE_VAR_DIR=str(tmp_path / "var"),
         LEADLINE_SECRET_KEY=secrets.token_urlsafe(50),
         LEADLINE_ENCRYPTION_KEY=secrets.token_urlsafe(32),
+        LEADLINE_NUMBER_HASH_KEY=secrets.token_urlsafe(32),
         LEADLINE_PUBLIC_URL="https://leads.example.com",
         LEADLINE_ALLOWED_HOSTS="leads.example.com",
     )
@@ -60,8 +61,19 @@ def test_check_deploy_prints_no_warning(tmp_path, overrides):
         ({"LEADLINE_ENCRYPTION_KEY": None}, "LEADLINE_ENCRYPTION_KEY"),
         ({"LEADLINE_ENCRYPTION_KEY": "=LEADLINE_SECRET_KEY"}, "LEADLINE_ENCRYPTION_KEY"),
         ({"LEADLINE_SECRET_KEY": None}, "LEADLINE_SECRET_KEY"),
+        ({"LEADLINE_NUMBER_HASH_KEY": None}, "LEADLINE_NUMBER_HASH_KEY"),
+        ({"LEADLINE_NUMBER_HASH_KEY": ""}, "LEADLINE_NUMBER_HASH_KEY"),
     ],
-    ids=["allow-private", "http-public-url", "default-public-url", "no-key", "key-is-secret", "sk"],
+    ids=[
+        "allow-private",
+        "http-public-url",
+        "default-public-url",
+        "no-key",
+        "key-is-secret",
+        "sk",
+        "no-hash-key",
+        "empty-hash-key",
+    ],
 )
 def test_refuses_to_start(tmp_path, overrides, named):
     env = production_env(tmp_path, **overrides)

@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import (
     LEADLINE_ENCRYPTION_KEY,
+    LEADLINE_NUMBER_HASH_KEY,
     LEADLINE_PUBLIC_URL,
     LEADLINE_WEBHOOK_ALLOW_PRIVATE,
     SECRET_KEY,
@@ -22,6 +23,14 @@ if not LEADLINE_ENCRYPTION_KEY or LEADLINE_ENCRYPTION_KEY == SECRET_KEY:
     raise ImproperlyConfigured(
         "LEADLINE_ENCRYPTION_KEY must be set in production, to a key other than "
         "LEADLINE_SECRET_KEY (it encrypts webhook secrets at rest)"
+    )
+# Do-not-call lists, consents and DND answers name numbers by a keyed hash. Without its own key
+# the hashes would follow SECRET_KEY, and the first rotation of that would silently empty every
+# do-not-call list (no entry would match any number again): numbers on it would be called.
+if not LEADLINE_NUMBER_HASH_KEY.strip():
+    raise ImproperlyConfigured(
+        "LEADLINE_NUMBER_HASH_KEY must be set in production, and never changed: it keys the "
+        "number hashes of the do-not-call lists (a new key makes every entry unmatchable)"
     )
 if LEADLINE_WEBHOOK_ALLOW_PRIVATE:
     raise ImproperlyConfigured(

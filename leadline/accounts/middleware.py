@@ -30,6 +30,16 @@ logger = logging.getLogger(__name__)
 API_ROOT = "/api/"
 API_V4 = "/api/v4/"
 PUBLIC_PATHS = frozenset({"/api/v4/openapi.json", "/api/v4/docs", "/api/v4/docs/"})
+# Sections of the API whose paths are served with or without their trailing slash.
+SLASH_OPTIONAL = ("leads", "suppressions")
+
+
+def _slashless(path: str) -> bool:
+    """A path of a SLASH_OPTIONAL section written without its trailing slash
+    (`/api/v4/suppressions`, `/api/v4/leads/create/0PT711`)."""
+    if not path.startswith(API_V4) or path.endswith("/"):
+        return False
+    return path[len(API_V4) :].split("/", 1)[0] in SLASH_OPTIONAL
 
 
 def client_address(request: HttpRequest) -> str:
@@ -88,7 +98,7 @@ class ApiGatewayMiddleware:
         request.ratelimit_status = None
         # Bearer tokens, not cookies, authenticate the API: CSRF cannot apply to it.
         request._dont_enforce_csrf_checks = True
-        if path.startswith(API_V4 + "leads/") and not path.endswith("/"):
+        if _slashless(path):
             # Both spellings of a documented path are served, without a redirect.
             request.path_info = path + "/"
         try:

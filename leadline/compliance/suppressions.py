@@ -1,12 +1,20 @@
 """Reads of the do-not-call lists (writes live in services.py)."""
 
+import math
 from dataclasses import dataclass
+
+from django.db.models import F, Q
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
 from leadline.core.errors import NotFound
 
 from .models import Suppression
+
+# Where a business-wide entry applies, as the API and the dial decision name it.
+BUSINESS = "business"
+# Hashes per IN list: bounded for SQLite's variable limit and PostgreSQL's plan size.
+_IN_CHUNK = 500
 
 
 def suppressed_in(*, campaign: Campaign, number_hash: str) -> list[str]:
@@ -18,7 +26,7 @@ def suppressed_in(*, campaign: Campaign, number_hash: str) -> list[str]:
     where: list[str] = []
     for campaign_id in rows:
         if campaign_id is None:
-            where.append("business")
+            where.append(BUSINESS)
         elif campaign_id == campaign.pk:
             where.append(campaign.public_id)
     return sorted(where)
@@ -60,3 +68,81 @@ def suppressions_of_number(*, business: Business, number_hash: str) -> list[Supp
         .select_related("campaign")
         .order_by("-pk")
     )
+
+
+# Lead creation: which numbers of a batch may never be dialled in its campaign, in one query.
+
+
+def suppressed_hashes(*, campaign: Campaign, number_hashes: set[str]) -> set[str]:
+    """The hashes among `number_hashes` listed business-wide or for `campaign`."""
+    found: set[str] = set()
+    hashes = sorted(number_hashes)
+    # Bounded IN lists (SQLite's variable limit): one query per 10,000-lead request at most
+    # needs a few; the usual batch is one.
+    for start in range(0, len(hashes), _IN_CHUNK):
+        found.update(
+            Suppression.objects.filter(
+                Q(campaign__isnull=True) | Q(campaign=campaign),
+                business_id=campaign.business_id,
+                number_hash__in=hashes[start : start + _IN_CHUNK],
+            ).values_list("number_hash", flat=True)
+        )
+    return found
+
+
+# The API (leads/suppressions_api.py): a check of many numbers at once, and a page-numbered
+# list like the leads responses endpoint.
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Where a number is listed: "business" or a campaign's public id, with the entry's reason."""
+
+    where: str
+    reason: str
+
+
+def suppressions_of_hashes(
+    *, business: Business, number_hashes: set[str]
+) -> dict[str, list[Listing]]:
+    """Every listing of the business for each hash (absent key: not listed), business-wide
+    first, then campaigns by id."""
+    listings: dict[str, list[Listing]] = {}
+    hashes = sorted(number_hashes)
+    for start in range(0, len(hashes), _IN_CHUNK):
+        rows = (
+            Suppression.objects.filter(
+                business=business, number_hash__in=hashes[start : start + _IN_CHUNK]
+            )
+            .values_list("number_hash", "campaign__public_id", "reason")
+            .order_by("number_hash", F("campaign__public_id").asc(nulls_first=True))
+        )
+        for hashed, public_id, reason in rows:
+            listings.setdefault(hashed, []).append(Listing(public_id or BUSINESS, reason))
+    return listings
+
+
+@dataclass(frozen=True)
+class NumberedPage:
+    count: int
+    rows: list[Suppression]
+    has_next: bool
+    has_previous: bool
+
+
+def suppressions_numbered_page(
+    *, business: Business, campaign: Campaign | None, page: int, page_size: int
+) -> NumberedPage:
+    """One page of the business's entries (or one campaign's), oldest first by id: an entry
+    added during a walk lands after every page already read. NotFound past the last page
+    (page 1 of an empty list is an empty page), as the leads responses endpoint answers."""
+    rows = Suppression.objects.filter(business=business)
+    if campaign is not None:
+        rows = rows.filter(campaign=campaign)
+    count = rows.count()
+    last_page = max(1, math.ceil(count / page_size))
+    if page > last_page:
+        raise NotFound("Invalid page.")
+    offset = (page - 1) * page_size
+    found = list(rows.select_related("campaign").order_by("pk")[offset : offset + page_size])
+    return NumberedPage(count=count, rows=found, has_next=page < last_page, has_previous=page > 1)

@@ -17,6 +17,9 @@ from django.utils import timezone
 
 from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
+from leadline.compliance.decisions import NOT_CALLED_DNC
+from leadline.compliance.hashing import number_hash
+from leadline.compliance.suppressions import suppressed_hashes
 from leadline.core.db import db_datetime, is_postgres, pg_cursor
 from leadline.core.errors import BadRequest, Conflict, NotFound
 
@@ -103,8 +106,35 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))  # noqa: S608
 
 
+# Lead ids per IN list when finding the new leads to withdraw.
+_WITHDRAW_CHUNK = 500
+
+
+def _withdraw_suppressed(campaign: Campaign, leads: list[CleanLead]) -> None:
+    """Process at once, without a call, the new leads whose numbers are on the business's or
+    the campaign's do-not-call list (`lead_outcome` "Not Called : Do Not Call", the
+    `lead.processed` webhook as for any processed lead).
+
+    The do-not-call rule of `compliance.decisions.dial_decision`, asked for the whole batch in
+    one query rather than per lead (a batch is up to 10,000 leads). Runs inside the create's
+    transaction, so a client never sees these leads queued."""
+    hashes = {lead.phone_number: number_hash(lead.phone_number) for lead in leads}
+    listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes.values()))
+    if not listed:
+        return
+    lead_ids = [lead.lead_id for lead in leads if hashes[lead.phone_number] in listed]
+    now = timezone.now()
+    for start in range(0, len(lead_ids), _WITHDRAW_CHUNK):
+        pks = Lead.objects.filter(
+            campaign=campaign, lead_id__in=lead_ids[start : start + _WITHDRAW_CHUNK]
+        ).values_list("pk", flat=True)
+        for pk in pks.order_by("pk"):
+            lead_withdraw(lead_pk=pk, outcome=NOT_CALLED_DNC, now=now)
+
+
 def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str]:
-    """Create all `leads` in `campaign`, or none: 400 if any lead_id already exists there."""
+    """Create all `leads` in `campaign`, or none: 400 if any lead_id already exists there.
+    Leads whose numbers are on a do-not-call list are created already processed."""
     lead_ids = [lead.lead_id for lead in leads]
     for _ in range(2):
         try:
@@ -115,6 +145,7 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
                 )
                 # The unique constraint is the duplicate check: the happy path pays no probe.
                 _insert_rows(campaign, leads)
+                _withdraw_suppressed(campaign, leads)
             return lead_ids
         except IntegrityError:
             existing = lead_ids_existing(campaign=campaign, lead_ids=lead_ids)

@@ -5,16 +5,15 @@ A lead is processed without a call (`lead_outcome` "Not Called : Do Not Call", t
 instead of waiting for the claim to notice; the claim still checks at dial time, so a lead
 this misses (created meanwhile, a crash between the entry and the withdrawal) is never rung.
 
-Written for the dashboard and the rep's do-not-call outcome on branch c-dash; branch c-supp
-writes the same function for the API. The lead engineer keeps one of the two at merge: the
-name and signature are the agreed ones.
+Used by every way an entry is added: the dashboard's pages, the rep's do-not-call outcome and
+the API (`suppressions_api`).
 """
 
 from itertools import groupby
 
 from leadline.accounts.models import Business
 from leadline.compliance.decisions import NOT_CALLED_DNC
-from leadline.compliance.services import SuppressionItem
+from leadline.compliance.services import SuppressionItem, suppressions_add
 
 from .models import Lead
 from .services import lead_withdraw
@@ -51,3 +50,15 @@ def leads_withdraw_suppressed(*, business: Business, items: list[SuppressionItem
                 if lead_withdraw(lead_pk=pk, outcome=NOT_CALLED_DNC) is not None:
                     withdrawn += 1
     return withdrawn
+
+
+def suppressions_add_and_withdraw(
+    *, business: Business, items: list[SuppressionItem], source: str
+) -> tuple[int, int]:
+    """Add do-not-call entries, then withdraw the queued leads they cover: (new entries,
+    leads withdrawn). Every item counts for the withdrawal, not only the new entries: a lead
+    created with the number after an earlier entry (and not yet reached by the claim) is
+    withdrawn too. The entries commit first (their own transaction): a crash before the
+    withdrawals leaves leads the claim still refuses, never a lead called after its entry."""
+    created = suppressions_add(business=business, items=items, source=source)
+    return created, leads_withdraw_suppressed(business=business, items=items)

@@ -1,18 +1,14 @@
 """Forms of the do-not-call pages. A number typed here is only ever echoed back to the client
 who typed it; it is hashed before it reaches the compliance tables."""
 
-import re
-
 from django import forms
 
 from leadline.campaigns.models import Campaign
+from leadline.compliance.services import REASON_CONTROL_CHARS as CONTROL_CHARS
+from leadline.compliance.services import REASON_MAX
 from leadline.core.phones import normalize_indian_phone
 
 BUSINESS_WIDE = "business"
-REASON_MAX = 200
-# Control characters other than tab: a reason is one line of text (NUL, which PostgreSQL
-# refuses, is already refused by CharField).
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 PHONE_INVALID = "Enter a valid Indian phone number, such as 98765 43210 or +91 98765 43210."
 
 

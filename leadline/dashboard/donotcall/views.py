@@ -29,7 +29,7 @@ from leadline.compliance.suppressions import (
 from leadline.core.errors import ApiError
 from leadline.dashboard.auth import client_required, permission_required
 from leadline.dashboard.errors import found
-from leadline.leads.suppression_effects import leads_withdraw_suppressed
+from leadline.leads.suppression_effects import suppressions_add_and_withdraw
 
 from ..transfers.forms import UploadForm
 
@@ -74,13 +74,7 @@ def _page(
 
 def _add(request: BusinessRequest, items: list[SuppressionItem]) -> tuple[int, int]:
     """Add the entries, then withdraw the queued leads they cover: (new entries, withdrawn)."""
-    created = compliance_services.suppressions_add(
-        business=request.business, items=items, source=SOURCE
-    )
-    # Every item, not only the new entries: a lead created with the number after an earlier
-    # entry (and not yet reached by the claim) is withdrawn too.
-    withdrawn = leads_withdraw_suppressed(business=request.business, items=items)
-    return created, withdrawn
+    return suppressions_add_and_withdraw(business=request.business, items=items, source=SOURCE)
 
 
 def _added_message(created: int, total: int, withdrawn: int) -> str:

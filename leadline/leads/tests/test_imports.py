@@ -446,3 +446,17 @@ def test_admin_shows_imports_read_only_without_the_file(admin_client, campaign):
     body = page.content.decode()
     assert lead_import.file.name not in body and "rahul-contacts" not in body
     assert admin_client.post(f"/admin/leads/leadimport/{lead_import.pk}/delete/").status_code == 403
+
+
+def test_an_imported_lead_with_a_do_not_call_number_is_processed_at_once(campaign, api, run):
+    # Imports go through lead_create_batch, so a listed number is never queued either.
+    listed = api.post(
+        "/api/v4/suppressions/create/",
+        {"phone_number": "09876500002", "campaign_id": campaign.public_id},
+    )
+    assert listed.status_code == 201
+    start(campaign, GOOD)
+    assert run() == 1
+    outcomes = {item["lead_id"]: item["lead_outcome"] for item in results(api, campaign)}
+    assert outcomes == {"c-1": None, "00123": "Not Called : Do Not Call", "c-3": None}
+    assert Lead.objects.get(lead_id="00123").processed_at is not None
