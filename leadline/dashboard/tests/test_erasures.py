@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from leadline.accounts.models import User
+from leadline.accounts.models import AuditEntry, User
+from leadline.compliance.models import Suppression
 from leadline.dashboard.erasures import views
 from leadline.leads import services as lead_services
 from leadline.leads.hooks import ERASURE_COUNTS
@@ -117,3 +118,18 @@ def test_another_business_receipt_is_a_404(staff_client, other_campaign):
 
 def test_every_count_has_a_label():
     assert tuple(views.COUNT_LABELS) == ERASURE_COUNTS
+
+
+def test_the_erase_form_can_list_the_number(staff_client, campaign, make_leads):
+    make_leads(1)
+    lead = Lead.objects.get(lead_id="lead-0")
+    form = staff_client.get(lead_url(campaign, lead, "erase/")).content.decode()
+    assert 'name="suppress"' in form
+    response = staff_client.post(
+        lead_url(campaign, lead, "erase/"), {"confirm": "on", "suppress": "on"}
+    )
+    assert response.status_code == 302
+    assert ErasureReceipt.objects.get().suppressed is True
+    entry = Suppression.objects.get(business=campaign.business)
+    assert (entry.source, entry.campaign_id) == (Suppression.Source.ERASURE, None)
+    assert AuditEntry.objects.get(action="lead.erase").details == {"suppress": True}
