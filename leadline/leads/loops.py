@@ -24,11 +24,12 @@ class CompleteErasureReceipts:
     ones after them from being looked at, so each run takes the next batch and wraps around.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 100) -> None:
+        self.limit = limit
         self.after_pk = 0
 
     def run_once(self) -> int:
-        sweep = services.erasure_receipts_complete(after_pk=self.after_pk)
+        sweep = services.erasure_receipts_complete(after_pk=self.after_pk, limit=self.limit)
         self.after_pk = sweep.last_pk or 0
         # Mid-way: go on at once; at the end, rest unless something was completed.
         return sweep.checked if sweep.last_pk is not None else sweep.completed

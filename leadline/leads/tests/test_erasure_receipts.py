@@ -259,3 +259,33 @@ def test_the_receipt_route_does_not_shadow_campaign_routes(api, campaign, make_l
     response = api.post("/api/v4/leads/delete/erasures/", {"lead_id": "lead-0"})
     assert response.status_code == 202
     assert api.get(receipt_path(response.json()["receipt_id"])).status_code == 200
+
+
+def test_the_worker_runs_the_receipt_loop(api, campaign, make_leads):
+    from leadline.worker.management.commands.worker import load_loops
+
+    [loop] = [loop for loop in load_loops() if loop.name == "complete-erasure-receipts"]
+    make_leads(1)
+    receipt_id = api.post(delete_path(campaign), {"lead_id": "lead-0"}).json()["receipt_id"]
+    runner = loop.factory()
+    assert runner.run_once() == 1
+    assert ErasureReceipt.objects.get(public_id=receipt_id).status == "complete"
+
+
+def test_the_sweep_goes_on_past_receipts_still_waiting(campaign, make_leads, monkeypatch):
+    from leadline.leads import hooks
+
+    make_leads(3)
+    receipts = [services.lead_erase(campaign=campaign, lead_id=f"lead-{i}") for i in range(3)]
+    waiting = {receipts[0].tombstone_id}
+    # The first receipt's lead still has work at some provider.
+    monkeypatch.setattr(hooks, "_erasure_pending_checks", [lambda pks: waiting & set(pks)])
+    runner = CompleteErasureReceipts(limit=1)
+    # One receipt a run: the waiting one, then the two after it, then the end (rest).
+    assert [runner.run_once() for _ in range(4)] == [1, 1, 1, 0]
+    statuses = [ErasureReceipt.objects.get(pk=r.pk).status for r in receipts]
+    assert statuses == ["pending", "complete", "complete"]
+    # Round again from the start: once the provider is done, so is the receipt.
+    waiting.clear()
+    assert runner.run_once() == 1
+    assert ErasureReceipt.objects.get(pk=receipts[0].pk).status == "complete"
