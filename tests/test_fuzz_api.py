@@ -112,6 +112,7 @@ def test_document_lists_every_endpoint(target):
         "GET /api/v4/leads/responses/{campaign_id}/",
         "POST /api/v4/leads/disable/{campaign_id}/",
         "POST /api/v4/leads/delete/{campaign_id}/",
+        "GET /api/v4/leads/erasures/{receipt_id}/",
         "PATCH /api/v4/leads/update/{campaign_id}/",
         "POST /api/v4/leads/convert/{campaign_id}/",
         "POST /api/v4/consents/",

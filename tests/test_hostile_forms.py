@@ -34,7 +34,7 @@ from django.utils import timezone
 from leadline.accounts.models import User
 from leadline.compliance.models import Suppression
 from leadline.compliance.services import SuppressionItem, suppressions_add
-from leadline.leads.models import Lead, LeadImport
+from leadline.leads.models import ErasureReceipt, Lead, LeadImport
 
 BIG = "A" * 100_000
 HOSTILE = {
@@ -185,6 +185,9 @@ def world(business, campaign, make_leads, answered_calls):
         "import_id": lead_import.pk,
         "attempt_uuid": attempt.uuid,
         "suppression_id": Suppression.objects.get(business=business).pk,
+        "receipt_id": ErasureReceipt.objects.create(
+            business=business, campaign=campaign, lead_id="gone-1", requested_at=timezone.now()
+        ).public_id,
     }
 
 

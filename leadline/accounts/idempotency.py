@@ -2,8 +2,8 @@
 
 The first response to a key is stored (in the database even when Redis holds the rate limits:
 it must be durable, and erasure must be able to find and delete it) and replayed for 24 hours
-to a retry with the same method, path and body; the same key with another request gets 422,
-and a retry while the first is still running gets 409.
+to a retry with the same method, path, query string and body; the same key with another
+request gets 422, and a retry while the first is still running gets 409.
 
 What one business may park here is bounded (each request body may be 10 MB): a response over
 LEADLINE_IDEMPOTENCY_MAX_RESPONSE_BYTES is not kept, only its status (a retry gets 422 saying
@@ -38,6 +38,12 @@ def _fingerprint(request: HttpRequest) -> str:
     digest.update(request.method.encode())
     digest.update(b"\n")
     digest.update(request.path_info.encode())
+    # The query string can change what a write does (`?suppress=true` on an erasure). Only a
+    # non-empty one is hashed, so keys stored before it counted keep matching their retries.
+    query = request.META.get("QUERY_STRING", "")
+    if query:
+        digest.update(b"?")
+        digest.update(query.encode())
     digest.update(b"\n")
     digest.update(request.body)
     return digest.hexdigest()

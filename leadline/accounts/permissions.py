@@ -61,6 +61,8 @@ PERMISSIONS: dict[str, str] = {
     "tokens.manage": Role.OWNER,
     # Erase a lead for good.
     "leads.erase": Role.OWNER,
+    # Erasure receipts: who was erased (their lead_id) and what went, as owners who erase see.
+    "erasures.view": Role.OWNER,
     # The business's audit trail and its CSV ("client admins see their business's trail").
     "audit.view": Role.OWNER,
 }

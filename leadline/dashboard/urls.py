@@ -13,6 +13,7 @@ from . import auth, views
 from .audit.urls import urlpatterns as audit_urls
 from .campaigns.urls import urlpatterns as campaign_urls
 from .donotcall.urls import urlpatterns as do_not_call_urls
+from .erasures.urls import urlpatterns as erasure_urls
 from .integrations.urls import urlpatterns as integration_urls
 from .transfers.urls import urlpatterns as transfer_urls
 
@@ -28,4 +29,5 @@ urlpatterns = [
     *transfer_urls,
     *do_not_call_urls,
     *audit_urls,
+    *erasure_urls,
 ]

@@ -9,9 +9,11 @@ class DialerConfig(AppConfig):
         # Erasing a lead (a leads service) must reach its call attempts and recordings.
         from leadline.leads import hooks
 
-        from .services import calls_erase_for_lead
+        from .services import calls_erase_for_lead, calls_erasure_pending
 
         hooks.register_erasure_hook(calls_erase_for_lead)
+        # Its receipt stays pending until the provider's copies are deleted too.
+        hooks.register_erasure_pending_check(calls_erasure_pending)
 
         # DND status from the providers' number lookup (compliance cannot import the dialer).
         from leadline.compliance.dnd import register_source

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from ninja import Router, Schema
+from ninja.params.functions import Query
 
 from leadline.accounts.http import ApiRequest
 from leadline.accounts.idempotency import idempotent
@@ -22,6 +23,7 @@ from .results import lead_result
 from .schemas import (
     READ_ERRORS,
     WRITE_ERRORS,
+    ErasureReceiptOut,
     LeadConverted,
     LeadErased,
     LeadResult,
@@ -29,7 +31,13 @@ from .schemas import (
     LeadsCreated,
     LeadsDisabled,
 )
-from .selectors import PageOutOfRange, ResultsQuery, lead_results_page
+from .selectors import (
+    PageOutOfRange,
+    ResultsQuery,
+    erasure_receipt_get,
+    erasure_receipt_item,
+    lead_results_page,
+)
 from .validation import FieldProblem, as_list, clean_lead_id, clean_new_leads, problem
 
 router = Router(tags=["Leads"])
@@ -235,22 +243,55 @@ def disable_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
     return idempotent(request, request.business, handle)
 
 
+def _suppress_param(params: QueryDict) -> bool:
+    raw = params.get("suppress", "")
+    if raw not in ("", "true", "false"):
+        raise BadRequest("suppress must be true or false.")
+    return raw == "true"
+
+
 @router.post(
     "/delete/{campaign_id}/",
     summary="Erase a lead's personal data",
     **_write(202, LeadErased, api_docs.DELETE_DOCS),
 )
-def delete_lead(request: ApiRequest, campaign_id: str) -> HttpResponse:
+def delete_lead(
+    request: ApiRequest,
+    campaign_id: str,
+    suppress: str | None = Query(
+        None,
+        description="true: also put the lead's number on the business's do-not-call list "
+        "(source erasure) before it is wiped. A different request from the one without it.",
+    ),
+) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
 
     def handle() -> HttpResponse:
         lead_id = _single_lead_id(_object_body(request))
-        services.lead_erase(campaign=campaign, lead_id=lead_id)
-        # No lead_id in the answer: the reference defines no body fields, and an echo would
-        # put the erased id back into logs and into the stored Idempotency-Key response.
-        return json_response({"detail": "Lead erased."}, status=202)
+        receipt = services.lead_erase(
+            campaign=campaign, lead_id=lead_id, suppress=_suppress_param(request.GET)
+        )
+        # No lead_id in the answer: an echo would put the erased id back into logs and into
+        # the stored Idempotency-Key response (whose replay gives the same receipt_id).
+        return json_response(
+            {"detail": "Lead erased.", "receipt_id": str(receipt.public_id)}, status=202
+        )
 
     return idempotent(request, request.business, handle)
+
+
+# A fixed first segment, like every other route here: no campaign id is "erasures".
+@router.get(
+    "/erasures/{receipt_id}/",
+    summary="Get an erasure's receipt",
+    response={200: ErasureReceiptOut, **READ_ERRORS},
+    openapi_extra=operation_docs(api_docs.RECEIPT_DOCS, [200, *READ_ERRORS]),
+)
+def get_erasure_receipt(request: ApiRequest, receipt_id: str) -> HttpResponse:
+    """What an erasure removed and when; `pending` until its files and the telephony
+    providers' copies are deleted too, then `complete` with `completed_at`."""
+    receipt = erasure_receipt_get(business=request.business, receipt_id=receipt_id)
+    return json_response(erasure_receipt_item(receipt))
 
 
 @router.patch(

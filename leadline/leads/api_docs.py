@@ -65,6 +65,8 @@ NEW_LEADS = [
     },
 ]
 CAMPAIGN_NOT_FOUND = {"detail": "Campaign not found."}
+RECEIPT_ID = "1b0e7f3c-5d0a-4c55-9a43-6f0c2d8e9b21"
+RECEIPT_NOT_FOUND = {"detail": "No such erasure receipt."}
 LEAD_NOT_FOUND = {"detail": "No lead with this lead_id in this campaign."}
 NO_LEAD_ID = {
     "detail": "lead_id is required.",
@@ -180,11 +182,45 @@ DISABLE_DOCS = {
 DELETE_DOCS = {
     "body": (LeadRef, "The lead to erase.", {"lead": {"lead_id": "uniqueleadid1"}}),
     202: (
-        "The lead's personal data is erased.",
-        {"erased": {"detail": "Lead erased."}},
+        "The lead's personal data is erased; the receipt says what went, and when the files "
+        "and the providers' copies are gone too.",
+        {"erased": {"detail": "Lead erased.", "receipt_id": RECEIPT_ID}},
     ),
-    400: _bad_request(no_lead_id=NO_LEAD_ID, not_json=NOT_JSON),
+    400: _bad_request(
+        no_lead_id=NO_LEAD_ID,
+        not_json=NOT_JSON,
+        suppress={"detail": "suppress must be true or false."},
+    ),
     404: _lead_missing(),
+}
+RECEIPT_DOCS = {
+    200: (
+        "The erasure's receipt.",
+        {
+            "complete": {
+                "receipt_id": RECEIPT_ID,
+                "campaign_id": "0PT711",
+                "lead_id": "uniqueleadid1",
+                "status": "complete",
+                "requested_at": "2018-12-03T14:36:38+00:00",
+                "completed_at": "2018-12-03T14:37:05+00:00",
+                "lead_fields": ["phone_number", "contact_name", "lead_responses"],
+                "erased": {
+                    "attempt_answers": 1,
+                    "recordings": 1,
+                    "provider_recordings": 0,
+                    "webhook_payloads": 1,
+                    "webhook_excerpts": 1,
+                    "deliveries_cancelled": 0,
+                    "import_report_rows": 0,
+                    "stored_responses": 0,
+                    "audit_entries_kept": 2,
+                },
+                "suppressed": True,
+            }
+        },
+    ),
+    404: ("No such receipt for this business.", {"no receipt": RECEIPT_NOT_FOUND}),
 }
 UPDATE_DOCS = {
     "body": (

@@ -210,3 +210,43 @@ class ExportRun(models.Model):
 
     def __str__(self) -> str:
         return f"export of campaign {self.campaign_id} until {self.expires_at:%H:%M:%S}"
+
+
+class ErasureReceipt(models.Model):
+    """What one erasure removed and when. Holds no personal data: the client's lead_id (their
+    handle on the erased lead), counts, and storage paths named by random call ids."""
+
+    class Status(models.TextChoices):
+        # The database part is done; files or the provider's copies are still being deleted.
+        PENDING = "pending", "Pending"
+        COMPLETE = "complete", "Complete"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    business = models.ForeignKey("accounts.Business", on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    # The tombstone: the worker asks the higher layers whether anything of it is left.
+    tombstone = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, related_name="+")
+    lead_id = models.CharField(max_length=255)
+    requested_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # What was removed, by kind (see leads.hooks.ERASURE_COUNTS); fixed once the erasure commits.
+    counts = models.JSONField(default=dict)
+    # Which of the lead's own fields held data and were wiped (names only, never values).
+    lead_fields = models.JSONField(default=list)
+    suppressed = models.BooleanField(default=False)
+    # Recording files to delete after the commit; the worker retries any still there.
+    files_pending = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["business", "-requested_at"], name="erasure_receipt_list_idx"),
+            models.Index(
+                fields=["id"],
+                name="erasure_receipt_pending_idx",
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure receipt {self.public_id} ({self.status})"

@@ -7,7 +7,7 @@ Ninja returns untouched. So each model must describe what that code sends, key f
 """
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import AnyUrl, ConfigDict, Field, RootModel
@@ -139,6 +139,47 @@ class LeadsDisabled(Schema):
 class LeadErased(Schema):
     # Deliberately no lead_id: the answer to an erasure quotes nothing of the erased lead.
     detail: str
+    receipt_id: str = Field(
+        description="Id of the erasure's receipt: GET /api/v4/leads/erasures/{receipt_id}/."
+    )
+
+
+class ErasureCounts(Schema):
+    attempt_answers: int = Field(ge=0, description="Call attempts whose answers were removed.")
+    recordings: int = Field(ge=0, description="Recordings of ours, files deleted.")
+    provider_recordings: int = Field(
+        ge=0, description="Copies a telephony provider still held, deleted there by the worker."
+    )
+    webhook_payloads: int = Field(ge=0, description="Stored webhook event payloads scrubbed.")
+    webhook_excerpts: int = Field(
+        ge=0, description="Stored excerpts of receivers' responses scrubbed."
+    )
+    deliveries_cancelled: int = Field(ge=0, description="Webhook deliveries not yet sent.")
+    import_report_rows: int = Field(
+        ge=0, description="CSV import problem rows that named the lead, its id cleared."
+    )
+    stored_responses: int = Field(
+        ge=0, description="Stored Idempotency-Key responses that quoted the lead, deleted."
+    )
+    audit_entries_kept: int = Field(
+        ge=0, description="Audit entries naming the lead, kept with its lead_id only."
+    )
+
+
+class ErasureReceiptOut(Schema):
+    receipt_id: str
+    campaign_id: str
+    lead_id: str = Field(description="The erased lead's id, as the client sent it.")
+    status: Literal["pending", "complete"] = Field(
+        description="pending until the recording files and the providers' copies are deleted."
+    )
+    requested_at: datetime
+    completed_at: datetime | None
+    lead_fields: list[str] = Field(description="The lead's own fields that held data, wiped.")
+    erased: ErasureCounts
+    suppressed: bool = Field(
+        description="The number was put on the business's do-not-call list (?suppress=true)."
+    )
 
 
 class LeadConverted(Schema):

@@ -1,6 +1,7 @@
 """Reads of leads, always through a campaign the caller's business owns."""
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,7 +17,8 @@ from leadline.core.db import values_in
 from leadline.core.errors import NotFound
 from leadline.core.phones import mask_phone
 
-from .models import Lead
+from .hooks import ERASURE_COUNTS
+from .models import ErasureReceipt, Lead
 from .results import RESULT_FIELDS, result_item
 
 
@@ -373,3 +375,58 @@ def lead_get_for_business(
     if lead is None:
         raise NotFound("Lead not found.")
     return lead
+
+
+# --- erasure receipts (the API's GET and the dashboard's pages) ----------------------------
+
+
+def erasure_receipt_get(*, business: Business, receipt_id: str) -> ErasureReceipt:
+    """One receipt of the business by its public id; another business's is as missing as an
+    unknown one (and a malformed id is just unknown)."""
+    try:
+        public_id = uuid.UUID(receipt_id)
+    except (ValueError, AttributeError, TypeError):
+        raise NotFound("No such erasure receipt.") from None
+    receipt = (
+        ErasureReceipt.objects.filter(business=business, public_id=public_id)
+        .select_related("campaign")
+        .first()
+    )
+    if receipt is None:
+        raise NotFound("No such erasure receipt.")
+    return receipt
+
+
+@dataclass(frozen=True)
+class ErasureReceiptPage:
+    rows: list[ErasureReceipt]
+    older: int | None  # the `before` cursor of the next (older) page, None on the last one
+
+
+def erasure_receipts_page(
+    *, business: Business, before: int | None = None, size: int = 50
+) -> ErasureReceiptPage:
+    """The business's receipts, newest first, keyset-paged on the id (ids grow with time)."""
+    rows = ErasureReceipt.objects.filter(business=business).select_related("campaign")
+    if before is not None:
+        rows = rows.filter(pk__lt=before)
+    found = list(rows.order_by("-pk")[: size + 1])
+    older = found[size - 1].pk if len(found) > size else None
+    return ErasureReceiptPage(rows=found[:size], older=older)
+
+
+def erasure_receipt_item(receipt: ErasureReceipt) -> dict[str, Any]:
+    """The receipt as the API answers it (ErasureReceiptOut); no personal data in it."""
+    return {
+        "receipt_id": str(receipt.public_id),
+        "campaign_id": receipt.campaign.public_id,
+        "lead_id": receipt.lead_id,
+        "status": receipt.status,
+        "requested_at": receipt.requested_at.isoformat(timespec="seconds"),
+        "completed_at": (
+            receipt.completed_at.isoformat(timespec="seconds") if receipt.completed_at else None
+        ),
+        "lead_fields": list(receipt.lead_fields),
+        "erased": {key: int(receipt.counts.get(key, 0)) for key in ERASURE_COUNTS},
+        "suppressed": receipt.suppressed,
+    }

@@ -6,6 +6,7 @@ in increasing order per campaign, which is what keeps the GET walk (ordered by i
 lead created during a walk always lands after every page already read.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,16 +16,20 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from leadline.accounts import audit
 from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
 from leadline.compliance.decisions import NOT_CALLED_DNC
 from leadline.compliance.hashing import number_hash
+from leadline.compliance.models import Suppression
+from leadline.compliance.services import SuppressionItem, suppressions_add
 from leadline.compliance.suppressions import suppressed_hashes
+from leadline.core import recordings
 from leadline.core.db import db_datetime, is_postgres, pg_cursor
 from leadline.core.errors import BadRequest, Conflict, NotFound
 
 from . import hooks
-from .models import Lead, LeadImportProblem
+from .models import ErasureReceipt, Lead, LeadImportProblem
 from .results import lead_result
 from .selectors import lead_ids_existing
 from .validation import (
@@ -36,6 +41,8 @@ from .validation import (
     clean_phone,
     problem,
 )
+
+logger = logging.getLogger(__name__)
 
 _INSERT_COLUMNS = (
     "campaign_id",
@@ -292,16 +299,41 @@ def lead_convert(*, campaign: Campaign, lead_id: str, detail: str) -> Lead:
     return lead
 
 
-def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
-    """Irreversibly remove the lead's personal data, keeping a tombstone without any.
+# The lead's own fields an erasure wipes, as a receipt names them.
+_ERASED_FIELDS = (
+    "phone_number",
+    "contact_name",
+    "custom_fields",
+    "lead_responses",
+    "lead_outcome",
+    "latest_recording",
+    "conversion_detail",
+)
+
+
+def lead_erase(*, campaign: Campaign, lead_id: str, suppress: bool = False) -> ErasureReceipt:
+    """Irreversibly remove the lead's personal data, keeping a tombstone without any, and
+    return the receipt saying what went (pending until the worker confirms the files and the
+    provider's copies are gone too).
 
     Also gone: its call attempts' answers and recordings (the files are deleted once the
     transaction commits), stored event payloads, stored API responses quoting it, and its
-    lead_id in CSV import problem reports.
+    lead_id in CSV import problem reports. `suppress` adds its number to the business's
+    do-not-call list first (only the number's keyed hash is kept).
     """
     with transaction.atomic():
         lead = _get_live_lead_for_update(campaign, lead_id)
         now = timezone.now()
+        phone = lead.phone_number
+        if suppress and phone:
+            # In the erasure's transaction and before the wipe: the number is known only now,
+            # and a rolled-back erasure must not leave the entry behind (nor the reverse).
+            suppressions_add(
+                business=campaign.business,
+                items=[SuppressionItem(phone=phone)],
+                source=Suppression.Source.ERASURE,
+            )
+        wiped = [name for name in _ERASED_FIELDS if getattr(lead, name) not in (None, "", {})]
         Lead.objects.filter(pk=lead.pk).update(
             lead_id=None,
             phone_number=None,
@@ -319,7 +351,7 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
         )
         Campaign.objects.filter(pk=campaign.pk).update(lead_count=F("lead_count") - 1)
         # Call attempts, recordings and stored event payloads belong to higher layers.
-        hooks.lead_erasure_run(lead)
+        outcome = hooks.lead_erasure_run(lead)
         # Only the client's own id goes out, so their systems can drop the lead too.
         hooks.lead_events_optional(
             campaign=campaign,
@@ -327,14 +359,94 @@ def lead_erase(*, campaign: Campaign, lead_id: str) -> None:
             items=[(lead, _event_payload(lead, campaign, erased_at=now, lead_id=lead_id))],
         )
         # Stored API responses (kept 24 h for Idempotency-Key replays) may quote the lead.
-        IdempotencyRecord.objects.filter(
+        stored, _ = IdempotencyRecord.objects.filter(
             business_id=campaign.business_id,
             response_body__contains=orjson.dumps(lead_id).decode(),
         ).delete()
         # CSV import reports may name the lead (a duplicate row): keep the row, not the id.
-        LeadImportProblem.objects.filter(lead_import__campaign=campaign, lead_id=lead_id).update(
-            lead_id=None
+        report_rows = LeadImportProblem.objects.filter(
+            lead_import__campaign=campaign, lead_id=lead_id
+        ).update(lead_id=None)
+        outcome.counts.update(
+            import_report_rows=report_rows,
+            stored_responses=stored,
+            # Kept as they are (they hold the lead_id, never personal data); the erasure's
+            # own entry is written after this commits and is not among them.
+            audit_entries_kept=audit.audit_entries_for_lead_count(
+                business=campaign.business, lead_id=lead_id
+            ),
         )
+        receipt = ErasureReceipt.objects.create(
+            business_id=campaign.business_id,
+            campaign=campaign,
+            tombstone=lead,
+            lead_id=lead_id,
+            requested_at=now,
+            counts={key: outcome.counts.get(key, 0) for key in hooks.ERASURE_COUNTS},
+            lead_fields=wiped,
+            suppressed=suppress and bool(phone),
+            files_pending=outcome.files,
+        )
+        files = list(outcome.files)
+        # Robust: a storage error must not turn the committed erasure into a 500; the worker
+        # deletes what is left (files_pending) before it completes the receipt.
+        transaction.on_commit(lambda: _files_delete(files), robust=True)
+    if suppress and phone:
+        # The business's other queued leads with this number stop waiting for a call now
+        # (the claim would refuse them anyway).
+        from .suppression_effects import leads_withdraw_suppressed  # imports this module
+
+        leads_withdraw_suppressed(business=campaign.business, items=[SuppressionItem(phone=phone)])
+    return receipt
+
+
+def _files_delete(paths: list[str]) -> None:
+    for path in paths:
+        recordings.recording_delete(path)
+
+
+@dataclass(frozen=True)
+class ReceiptSweep:
+    checked: int
+    completed: int
+    last_pk: int | None  # where the next sweep starts; None: the pending receipts ran out
+
+
+def erasure_receipts_complete(
+    *, after_pk: int = 0, limit: int = 100, now: datetime | None = None
+) -> ReceiptSweep:
+    """Complete the pending receipts (a bounded batch in id order after `after_pk`) whose
+    recording files are deleted and whose higher layers report nothing left to do."""
+    now = now or timezone.now()
+    batch = list(
+        ErasureReceipt.objects.filter(status=ErasureReceipt.Status.PENDING, pk__gt=after_pk)
+        .order_by("pk")
+        .values_list("pk", "tombstone_id", "files_pending")[:limit]
+    )
+    files_left: set[int] = set()
+    files_gone: list[int] = []
+    for pk, _, files in batch:
+        if not files:
+            continue
+        try:
+            # Usually deleted on commit already; deleting a missing file is a no-op.
+            _files_delete(files)
+        except OSError:
+            logger.warning("erasure receipt %s: recording files not deleted yet", pk)
+            files_left.add(pk)
+        else:
+            files_gone.append(pk)
+    unfinished = hooks.lead_erasure_pending([t for _, t, _ in batch if t is not None])
+    ready = [pk for pk, t, _ in batch if pk not in files_left and t not in unfinished]
+    completed = ErasureReceipt.objects.filter(
+        pk__in=ready, status=ErasureReceipt.Status.PENDING
+    ).update(status=ErasureReceipt.Status.COMPLETE, completed_at=now, files_pending=[])
+    # Waiting only for a provider: the files need not be tried again.
+    ErasureReceipt.objects.filter(pk__in=files_gone).exclude(files_pending=[]).update(
+        files_pending=[]
+    )
+    last_pk = batch[-1][0] if len(batch) == limit else None
+    return ReceiptSweep(checked=len(batch), completed=completed, last_pk=last_pk)
 
 
 def lead_withdraw(*, lead_pk: int, outcome: str, now: datetime | None = None) -> Lead | None:

@@ -13,6 +13,7 @@ from leadline.accounts.selectors import retention_cutoffs
 from leadline.campaigns.models import Campaign
 from leadline.core import crypto
 from leadline.core.errors import BadRequest, NotFound
+from leadline.leads.hooks import ErasureOutcome
 from leadline.leads.models import Lead
 from leadline.leads.results import result_item
 
@@ -254,14 +255,25 @@ class _Outbox:
 OUTBOX = _Outbox()
 
 
-def events_scrub_for_lead(lead: Lead) -> int:
+def events_scrub_for_lead(lead: Lead) -> ErasureOutcome:
     """Erasure: no stored payload or response excerpt keeps the lead's data; unsent is cancelled."""
-    Delivery.objects.filter(event__lead=lead, status=Delivery.Status.PENDING).update(
+    cancelled = Delivery.objects.filter(event__lead=lead, status=Delivery.Status.PENDING).update(
         status=Delivery.Status.CANCELLED, lease_expires_at=None
     )
-    DeliveryAttempt.objects.filter(delivery__event__lead=lead).update(response_excerpt="")
-    return Event.objects.filter(lead=lead).update(
+    excerpts = (
+        DeliveryAttempt.objects.filter(delivery__event__lead=lead)
+        .exclude(response_excerpt="")
+        .update(response_excerpt="")
+    )
+    payloads = Event.objects.filter(lead=lead).update(
         payload=ERASED_PAYLOAD, lead=None, payload_removed_at=timezone.now()
+    )
+    return ErasureOutcome(
+        counts={
+            "webhook_payloads": payloads,
+            "webhook_excerpts": excerpts,
+            "deliveries_cancelled": cancelled,
+        }
     )
 
 

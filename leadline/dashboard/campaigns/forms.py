@@ -117,3 +117,7 @@ class EraseForm(forms.Form):
     confirm = forms.BooleanField(
         label="I understand the lead's personal data is deleted for good.", required=True
     )
+    # The API's ?suppress=true: the number is listed before it is wiped.
+    suppress = forms.BooleanField(
+        label="Also add the number to the business's do-not-call list.", required=False
+    )

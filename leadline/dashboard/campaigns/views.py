@@ -309,8 +309,10 @@ def lead_erase(request: BusinessRequest, campaign_id: str, pk: int) -> HttpRespo
     if request.method == "POST" and form.is_valid():
         with service_messages(request, "Lead erased. Only this tombstone remains."):
             ref = audit.lead_ref(campaign, lead)  # taken before erasure clears the lead_id
-            lead_services.lead_erase(campaign=campaign, lead_id=lead.lead_id)
-            audit.audit_request(request, "lead.erase", **ref)
+            suppress = form.cleaned_data["suppress"]
+            lead_services.lead_erase(campaign=campaign, lead_id=lead.lead_id, suppress=suppress)
+            details = {"suppress": True} if suppress else None
+            audit.audit_request(request, "lead.erase", **ref, details=details)
         lead.refresh_from_db(fields=["lead_id"])  # erased: the tombstone's page, by row id
         return _back(campaign, lead)
     return render(

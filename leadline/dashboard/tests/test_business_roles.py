@@ -18,7 +18,7 @@ from django.utils import timezone
 from leadline.accounts.models import ApiToken, User
 from leadline.accounts.services import api_token_create
 from leadline.compliance.models import Suppression
-from leadline.leads.models import ExportRun, Lead, LeadImport
+from leadline.leads.models import ErasureReceipt, ExportRun, Lead, LeadImport
 from leadline.webhooks.models import Delivery, Event, WebhookEndpoint
 from tests.test_hostile_forms import FormParser, url_patterns
 
@@ -66,6 +66,8 @@ EXPECTED: dict[str, tuple[str, str, set[str]]] = {
     "do_not_call_remove": (V, O, {GET, POST}),
     "audit": (O, O, {GET}),
     "audit_export": (O, O, {GET}),
+    "erasures": (O, O, {GET}),
+    "erasure": (O, O, {GET}),
 }
 # Forms that POST only to keep a number out of the URL (a search): reading, open to viewers.
 READ_ONLY_POSTS = {"do_not_call_search"}
@@ -132,6 +134,10 @@ def world(business, campaign, make_leads):
     suppression = Suppression.objects.create(
         business=business, number_hash="0" * 64, reason="asked", source="dashboard"
     )
+    # A receipt as an earlier erasure left it (erasing one here would change the leads).
+    receipt = ErasureReceipt.objects.create(
+        business=business, campaign=campaign, lead_id="gone-1", requested_at=timezone.now()
+    )
     return {
         "users": users,
         "business": business,
@@ -144,6 +150,7 @@ def world(business, campaign, make_leads):
             "endpoint": endpoint.pk,
             "delivery_pk": delivery.pk,
             "import_id": lead_import.pk,
+            "receipt_id": receipt.public_id,
         },
     }
 

@@ -7,13 +7,14 @@ it is added here, so isolation is checked for pages that do not exist yet.
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from leadline.accounts.models import ApiToken
 from leadline.accounts.services import api_token_create
 from leadline.compliance.models import Suppression
 from leadline.compliance.services import SuppressionItem, suppressions_add
 from leadline.dashboard.urls import urlpatterns
-from leadline.leads.models import Lead, LeadImport
+from leadline.leads.models import ErasureReceipt, Lead, LeadImport
 from leadline.leads.services import lead_create_batch
 from leadline.leads.validation import clean_new_leads
 from leadline.webhooks.models import Delivery, WebhookEndpoint
@@ -49,6 +50,12 @@ def theirs(other_business, other_campaign, settings):
             business=other_business, campaign=other_campaign, original_name="b.csv"
         ).pk,
         "suppression": Suppression.objects.get(business=other_business).pk,
+        "receipt": ErasureReceipt.objects.create(
+            business=other_business,
+            campaign=other_campaign,
+            lead_id="b-0",
+            requested_at=timezone.now(),
+        ).public_id,
     }
 
 
@@ -78,6 +85,7 @@ ARGS = {
     "lead_import_problems": {"campaign_id": "campaign_id", "import_id": "import"},
     "results_export": {"campaign_id": "campaign_id"},
     "do_not_call_remove": {"suppression_id": "suppression"},
+    "erasure": {"receipt_id": "receipt"},
 }
 # A POST body that would do the most damage if it got through.
 POST_DATA = {

@@ -12,6 +12,7 @@ from .calls import (
     call_place,
     call_refresh,
     calls_erase_for_lead,
+    calls_erasure_pending,
     calls_reconcile,
 )
 from .claims import QUEUE_ORDER, lead_claim, lead_held_by, leases_expire
@@ -37,6 +38,7 @@ __all__ = [
     "call_place",
     "call_refresh",
     "calls_erase_for_lead",
+    "calls_erasure_pending",
     "calls_reconcile",
     "disposition_submit",
     "lead_claim",

@@ -16,12 +16,13 @@ locks), and the lead's number goes from the database to `place_call` and nowhere
 import hashlib
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from leadline.accounts import audit, ratelimit
@@ -36,6 +37,7 @@ from leadline.core.errors import (
     RateLimited,
     ServiceUnavailable,
 )
+from leadline.leads.hooks import ErasureOutcome
 from leadline.leads.models import Lead
 
 from ..availability import (
@@ -449,21 +451,34 @@ def calls_reconcile(*, now: datetime | None = None, limit: int = 50) -> int:
     return len(stale)
 
 
-def calls_erase_for_lead(lead: Lead) -> None:
-    """Erasure hook: the lead's answers and recordings go (files once the erasure commits).
+def calls_erase_for_lead(lead: Lead) -> ErasureOutcome:
+    """Erasure hook: the lead's answers and recordings go (the files once the erasure commits,
+    by the leads service that runs this hook).
 
     A provider's copy of a recording is deleted by the worker (`recordings_provider_delete`),
     which needs the call's ids until then; a call still live keeps its id so it can end.
     """
     attempts = CallAttempt.objects.filter(lead=lead)
-    files = [path for path in attempts.values_list("recording", flat=True) if path]
+    rows = list(attempts.values_list("answers", "recording", "provider_copy"))
+    files = [path for _, path, _ in rows if path]
     attempts.update(answers={}, recording="", recording_status="", recording_error="")
     attempts.filter(provider_copy=False).exclude(telephony_status__in=CallAttempt.LIVE).update(
         provider_call_id="", recording_ref=""
     )
+    return ErasureOutcome(
+        counts={
+            "attempt_answers": sum(1 for answers, _, _ in rows if answers),
+            "recordings": len(files),
+            "provider_recordings": sum(1 for _, _, copy in rows if copy),
+        },
+        files=files,
+    )
 
-    def delete_files() -> None:
-        for path in files:
-            recordings.recording_delete(path)
 
-    transaction.on_commit(delete_files)
+def calls_erasure_pending(tombstone_pks: Collection[int]) -> set[int]:
+    """Erasure check: leads with a provider's copy still to delete, or a call still live (its
+    recording may yet appear at the provider)."""
+    unfinished = CallAttempt.objects.filter(lead_id__in=tombstone_pks).filter(
+        Q(provider_copy=True) | Q(telephony_status__in=CallAttempt.LIVE)
+    )
+    return set(unfinished.values_list("lead_id", flat=True))

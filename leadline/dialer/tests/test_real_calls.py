@@ -455,13 +455,19 @@ def test_erasure_after_the_call_deletes_our_file_and_the_providers_copy(fake, he
     assert default_storage.exists(path)
     # The live server makes these tests transactional: the erasure commits, and its
     # on-commit file deletion runs, as in production.
-    lead_services.lead_erase(campaign=lead.campaign, lead_id="real-1")
+    receipt = lead_services.lead_erase(campaign=lead.campaign, lead_id="real-1")
     assert not default_storage.exists(path)
     erased = _attempt(attempt.pk)
     assert (erased.recording, erased.recording_status) == ("", "")
     # Ours is gone at once; the provider's copy goes with the worker's next deletion run.
     assert erased.provider_copy is True
+    assert (receipt.counts["recordings"], receipt.counts["provider_recordings"]) == (1, 1)
+    # Until then the receipt stays pending, however often its loop runs.
+    assert lead_services.erasure_receipts_complete().completed == 0
     services.recordings_provider_delete()
+    assert lead_services.erasure_receipts_complete().completed == 1
+    receipt.refresh_from_db()
+    assert receipt.status == "complete" and receipt.completed_at is not None
     cleared = _attempt(attempt.pk)
     assert (cleared.provider_copy, cleared.provider_call_id, cleared.recording_ref) == (
         False,

@@ -2,7 +2,7 @@ import pytest
 
 from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
-from leadline.leads.models import Lead
+from leadline.leads.models import ErasureReceipt, Lead
 
 
 def path(action, campaign):
@@ -76,8 +76,12 @@ def test_erase_removes_personal_data_and_keeps_a_tombstone(api, campaign, make_l
     api.post(path("convert", campaign), {"lead_id": "lead-0", "detail": "PAID"})
     response = api.post(path("delete", campaign), {"lead_id": "lead-0"})
     assert response.status_code == 202
-    # The reference defines no body fields: the answer does not echo the erased id.
-    assert response.json() == {"detail": "Lead erased."}
+    # The reference defines no body fields: the answer does not echo the erased id, and
+    # names the erasure's receipt instead.
+    body = response.json()
+    assert set(body) == {"detail", "receipt_id"}
+    assert body["detail"] == "Lead erased."
+    assert ErasureReceipt.objects.get(public_id=body["receipt_id"]).lead_id == "lead-0"
     tomb = Lead.objects.get(campaign=campaign, erased_at__isnull=False)
     assert tomb.lead_id is None
     assert tomb.phone_number is None

@@ -203,7 +203,7 @@ def test_document_is_valid_openapi(document):
 
 def test_every_leads_route_has_a_response_schema_per_status(document):
     routes = {p: ops for p, ops in document["paths"].items() if p.startswith("/api/v4/leads/")}
-    assert len(routes) == 6
+    assert len(routes) == 7
     for path, operations in routes.items():
         for method, operation in operations.items():
             assert operation["responses"], (path, method)
@@ -264,6 +264,12 @@ def test_real_responses_match_their_schemas(document, api, client, campaign, set
         ("delete", "post", api.post(path.format("delete"), {"lead_id": "a"})),
         ("delete", "post", api.post(path.format("delete"), {"lead_id": "a"})),
         ("delete", "post", api.post(path.format("delete"), {})),
+        ("delete", "post", api.post(path.format("delete") + "?suppress=yes", {"lead_id": "a"})),
+    ]
+    receipt_id = walk[-4][2].json()["receipt_id"]
+    receipts = [
+        api.get(f"/api/v4/leads/erasures/{receipt_id}/"),
+        api.get("/api/v4/leads/erasures/not-a-receipt/"),
     ]
     key = {"Idempotency-Key": "k1"}
     api.post(path.format("delete"), {"lead_id": 2}, headers=key)
@@ -278,4 +284,7 @@ def test_real_responses_match_their_schemas(document, api, client, campaign, set
         template = "/api/v4/leads/" + action + "/{campaign_id}/"
         _conforms(document, template, method, response)
         statuses.add(response.status_code)
+    for response in receipts:
+        _conforms(document, "/api/v4/leads/erasures/{receipt_id}/", "get", response)
+    assert [r.status_code for r in receipts] == [200, 404]
     assert statuses == {200, 201, 202, 400, 403, 404, 413, 415, 422, 429}
