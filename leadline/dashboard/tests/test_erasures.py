@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 def lead_url(campaign, lead, action=""):
     return (
         reverse(
-            "dashboard:campaign_lead", kwargs={"campaign_id": campaign.public_id, "pk": lead.pk}
+            "dashboard:campaign_lead_row",
+            kwargs={"campaign_id": campaign.public_id, "pk": lead.pk},
         )
         + action
     )
