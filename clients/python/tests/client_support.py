@@ -3,11 +3,12 @@ __init__.py, as pytest's rootdir conftest and tests/ package already own those n
 
 import asyncio
 import socket
+import subprocess
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from conftest import leadline
+from conftest import BIN, ROOT
 from tests.helpers import bootstrap
 
 T = TypeVar("T")
@@ -34,12 +35,8 @@ def leads(prefix: str, count: int, *, start: int = 0, phone=None, **custom) -> l
     ]
 
 
-def suppress_number(env: dict[str, str], campaign_id: str, phone: str) -> int:
-    """Put `phone` on the campaign business's do-not-call list and withdraw its queued leads,
-    through the same two services the dashboard's do-not-call page calls: each withdrawn lead
-    is processed ("Not Called : Do Not Call") by `lead_withdraw`, the real processing path
-    with its lead.processed event. Returns how many leads were processed."""
-    code = (
+def _suppress_code(campaign_id: str, phone: str) -> str:
+    return (
         "from leadline.campaigns.models import Campaign\n"
         "from leadline.compliance.services import SuppressionItem, suppressions_add\n"
         "from leadline.leads.suppression_effects import leads_withdraw_suppressed\n"
@@ -48,7 +45,29 @@ def suppress_number(env: dict[str, str], campaign_id: str, phone: str) -> int:
         "suppressions_add(business=campaign.business, items=items, source='dashboard')\n"
         "print(leads_withdraw_suppressed(business=campaign.business, items=items))\n"
     )
-    return int(leadline(env, "shell", "-c", code).strip().splitlines()[-1])
+
+
+def suppress_numbers(env: dict[str, str], campaign_id: str, phones: list[str]) -> int:
+    """Put `phones` on the campaign business's do-not-call list and withdraw their queued
+    leads, through the same two services the dashboard's do-not-call page calls: each
+    withdrawn lead is processed ("Not Called : Do Not Call") by `lead_withdraw`, the real
+    processing path with its lead.processed event. Returns how many leads were processed.
+
+    One process per number, run one after the other: on SQLite parallel withdrawals only
+    wait on each other's write locks (measured slower than one process)."""
+    total = 0
+    for phone in phones:
+        result = subprocess.run(
+            [str(BIN / "leadline"), "shell", "-c", _suppress_code(campaign_id, phone)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        total += int(result.stdout.strip().splitlines()[-1])
+    return total
 
 
 class CuttingProxy:

@@ -75,7 +75,9 @@ def test_every_endpoint_sync(client, tenant):
         ]
     )
     assert (recorded.created, recorded.updated) == (2, 0)
-    again = client.consents.record({"phone_number": "9800000001", "given_at": given, "method": "ivr"})
+    again = client.consents.record(
+        {"phone_number": "9800000001", "given_at": given, "method": "ivr"}
+    )
     assert (again.created, again.updated) == (0, 1)
     withdrawn = client.consents.withdraw(["9800000001", "9800000099"])
     assert withdrawn.withdrawn == 1  # the unknown number is ignored

@@ -295,9 +295,10 @@ class CreateResult:
         return [i for c in self.chunks if c.created is not None for i in c.created.lead_ids]
 
     @property
-    def failed(self) -> list[ChunkResult]:
+    def pending(self) -> list[ChunkResult]:
+        """The chunks not created yet: the failed one and those after it."""
         return [c for c in self.chunks if not c.done]
 
     @property
     def complete(self) -> bool:
-        return not self.failed
+        return not self.pending
