@@ -2,6 +2,7 @@
 __init__.py, as pytest's rootdir conftest and tests/ package already own those names)."""
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 import threading
@@ -125,10 +126,8 @@ class CuttingProxy:
             pass
         finally:
             for s in (conn, upstream):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
 
 
@@ -161,7 +160,5 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
     except OSError:
         pass
     finally:
-        try:
+        with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass

@@ -159,9 +159,9 @@ def test_error_statuses_are_typed_exceptions(client, live_server_proc, tenant):
     assert all(isinstance(p, lc.Problem) and p.message for p in err.errors)
 
     # 403: an unknown token.
-    with Leadline("not-a-token", live_server_proc.url) as stranger:
-        with pytest.raises(lc.PermissionDeniedError) as info:
-            list(stranger.leads.responses(cid))
+    stranger = Leadline("not-a-token", live_server_proc.url)
+    with stranger, pytest.raises(lc.PermissionDeniedError) as info:
+        list(stranger.leads.responses(cid))
     assert info.value.status_code == 403 and info.value.detail
 
     # 404: an unknown campaign, an unknown lead, a page past the end.
@@ -182,9 +182,9 @@ def test_error_statuses_are_typed_exceptions(client, live_server_proc, tenant):
         request.headers["Content-Type"] = "text/plain"
 
     hooked = httpx.Client(event_hooks={"request": [plain_text]})
-    with Leadline(tenant["access_token"], live_server_proc.url, http_client=hooked) as text:
-        with pytest.raises(lc.UnsupportedMediaTypeError) as info:
-            text.leads.disable(cid, "e-0")
+    text = Leadline(tenant["access_token"], live_server_proc.url, http_client=hooked)
+    with text, pytest.raises(lc.UnsupportedMediaTypeError) as info:
+        text.leads.disable(cid, "e-0")
     hooked.close()
     assert info.value.status_code == 415
 
@@ -217,6 +217,6 @@ def test_connection_refused_is_an_api_connection_error(tenant):
     from conftest import free_port
 
     url = f"http://127.0.0.1:{free_port()}"  # nobody listens there
-    with Leadline(tenant["access_token"], url, max_retries=1) as client:
-        with pytest.raises(lc.APIConnectionError):
-            client.leads.get(tenant["campaign_id"], "x")
+    client = Leadline(tenant["access_token"], url, max_retries=1)
+    with client, pytest.raises(lc.APIConnectionError):
+        client.leads.get(tenant["campaign_id"], "x")
