@@ -13,10 +13,12 @@ PORT ?= 8000
 # bundled pip (from CPython's ensurepip, no download) installs only hash-pinned files, upgrading
 # itself to the locked pip on the way. The project goes in without dependencies and without a build
 # env, so the locked setuptools builds it and nothing unhashed is fetched.
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml $(LOCK) clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	# The Python client, for its tests and the bench; its one dependency (httpx) is locked.
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e ./clients/python
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -32,6 +34,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
+	# The client ships py.typed, so its users' type checkers see exactly what mypy --strict saw.
+	cd clients/python && ../../$(BIN)/mypy --strict src
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/leadline makemigrations --check --dry-run
 
 test: lint

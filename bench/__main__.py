@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from . import dashboard, dialer, ingest, reads, report, webhooks
+from . import client, dashboard, dialer, ingest, reads, report, webhooks
 from .infra import (
     DEFAULT_PG_ADMIN_URL,
     SETTINGS_MODULE,
@@ -42,7 +42,7 @@ FULL_SIMULATE = 1_000
 SQLITE_SIMULATE = 100
 FULL_DELIVERIES = 5_000
 SQLITE_DELIVERIES = 2_000
-PARTS = ["ingest", "get", "claims", "simulate", "webhooks", "dashboard"]
+PARTS = ["ingest", "get", "claims", "simulate", "webhooks", "dashboard", "client"]
 BUSINESS = "Bench Co"
 
 
@@ -252,6 +252,15 @@ def run_engine(engine: str, args: argparse.Namespace, parts: list[str]) -> None:
                         public_id=bootstrap(env, "dashboard")["campaign_id"],
                         count=campaign_size(args.scale),
                         requests=args.requests,
+                    )
+                if "client" in parts:
+                    sdk = bootstrap(env, "client")
+                    client.run(
+                        server=server,
+                        token=sdk["access_token"],
+                        raw_campaign=bootstrap(env, "client-raw")["campaign_id"],
+                        client_campaign=sdk["campaign_id"],
+                        count=ingest_size(args.scale),
                     )
             except BaseException:
                 tail = server.log_tail()
