@@ -32,6 +32,11 @@ Epoch = datetime | float | int | None
 OnChunk = Callable[[ChunkResult], None]
 
 
+def _delete_path(campaign_id: str, suppress: bool) -> str:
+    # ?suppress=true also puts the number on the business's do-not-call list.
+    return f"{LEADS}/delete/{campaign_id}/" + ("?suppress=true" if suppress else "")
+
+
 def _connection_error(exc: httpx.TransportError) -> APIConnectionError:
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"timed out: {exc!r}")
@@ -215,11 +220,16 @@ class Leads:
         return LeadsDisabled.from_dict(self._client._json(call))
 
     def delete(
-        self, campaign_id: str, lead_id: LeadIdInput, *, idempotency_key: str | None = None
+        self,
+        campaign_id: str,
+        lead_id: LeadIdInput,
+        *,
+        suppress: bool = False,
+        idempotency_key: str | None = None,
     ) -> LeadErased:
         """Erase the lead's personal data (irreversible)."""
         call = _base.write_call(
-            "POST", f"{LEADS}/delete/{campaign_id}/", {"lead_id": lead_id}, idempotency_key
+            "POST", _delete_path(campaign_id, suppress), {"lead_id": lead_id}, idempotency_key
         )
         return LeadErased.from_dict(self._client._json(call))
 
@@ -447,10 +457,15 @@ class AsyncLeads:
         return LeadsDisabled.from_dict(await self._client._json(call))
 
     async def delete(
-        self, campaign_id: str, lead_id: LeadIdInput, *, idempotency_key: str | None = None
+        self,
+        campaign_id: str,
+        lead_id: LeadIdInput,
+        *,
+        suppress: bool = False,
+        idempotency_key: str | None = None,
     ) -> LeadErased:
         call = _base.write_call(
-            "POST", f"{LEADS}/delete/{campaign_id}/", {"lead_id": lead_id}, idempotency_key
+            "POST", _delete_path(campaign_id, suppress), {"lead_id": lead_id}, idempotency_key
         )
         return LeadErased.from_dict(await self._client._json(call))
 

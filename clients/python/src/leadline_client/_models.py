@@ -190,17 +190,22 @@ class LeadsDisabled:
 
 @dataclass(frozen=True)
 class LeadErased:
-    """The answer to an erasure; deliberately quotes nothing of the lead. Fields the server
-    adds (an erasure receipt id, say) are in `extra`."""
+    """The answer to an erasure; deliberately quotes nothing of the lead. `receipt_id` names
+    the erasure's receipt (GET /api/v4/leads/erasures/{receipt_id}/)."""
 
     detail: str
+    receipt_id: str
     extra: dict[str, Any] = field(default_factory=dict)
 
-    FIELDS = ("detail",)
+    FIELDS = ("detail", "receipt_id")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LeadErased:
-        return cls(detail=str(data.get("detail", "")), extra=_rest(data, cls.FIELDS))
+        return cls(
+            detail=str(data.get("detail", "")),
+            receipt_id=str(data.get("receipt_id", "")),
+            extra=_rest(data, cls.FIELDS),
+        )
 
 
 @dataclass(frozen=True)
