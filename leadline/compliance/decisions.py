@@ -6,12 +6,15 @@ check endpoint and by the dashboard's lead page. Each rule answers in the same s
 decision not to call is explained the same way everywhere.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from leadline.campaigns.models import Campaign
+from leadline.campaigns.rules import window_next_open, window_open
 
 from . import suppressions
+from .caps import caps_rule
 from .dnd import dnd_rule
 from .hashing import number_hash
 
@@ -39,14 +42,44 @@ class Decision:
 DIAL = Decision(dial=True)
 
 
+WINDOW_CLOSED = "Outside the campaign's calling window."
+NO_CALLING_DAYS = "The campaign has no calling days."
+
+
+def _local_text(campaign: Campaign, at: datetime) -> str:
+    return at.astimezone(ZoneInfo(campaign.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _in_window(campaign: Campaign, decision: Decision) -> Decision:
+    """A caps wait moved to the first moment the campaign's window is open from then, with
+    that moment in the reason (a lead's wait reason says why and until when)."""
+    assert decision.earliest_at is not None
+    opens = window_next_open(campaign, decision.earliest_at)
+    if opens is None:
+        return replace(decision, earliest_at=None, reason=f"{decision.reason} {NO_CALLING_DAYS}")
+    return replace(
+        decision,
+        earliest_at=opens,
+        reason=f"{decision.reason} Not before {_local_text(campaign, opens)}.",
+    )
+
+
 def dial_decision(
-    *, campaign: Campaign, phone: str, now: datetime, consent: bool = False
+    *,
+    campaign: Campaign,
+    phone: str,
+    now: datetime,
+    consent: bool = False,
+    window: bool = False,
 ) -> Decision:
     """Whether `phone` (E.164) may be dialled for `campaign` at `now`.
 
     Rules in order (the first that refuses answers): the do-not-call lists (never), DND for
     promotional campaigns without consent (never, or wait while unknown), the business's call
-    caps and minimum gap (wait), the campaign's calling window (wait).
+    caps and minimum gap (wait), then with `window` the campaign's calling window (wait; a
+    caps wait then ends when the window is open). The claim, the dry run and the lead page
+    ask with the window; call placing does not (the lead was claimed inside it), nor does
+    the simulator's fast-forward, which ignores it.
     """
     hashed = number_hash(phone)
     where = suppressions.suppressed_in(campaign=campaign, number_hash=hashed)
@@ -64,4 +97,17 @@ def dial_decision(
     if dnd is not None:
         return dnd
     # --- end DND ---
+    capped = caps_rule(campaign=campaign, number_hash=hashed, now=now)
+    if capped is not None:
+        return _in_window(campaign, capped) if window else capped
+    if window and not window_open(campaign, now):
+        opens = window_next_open(campaign, now)
+        if opens is None:
+            return Decision(dial=False, code="window", reason=NO_CALLING_DAYS)
+        return Decision(
+            dial=False,
+            code="window",
+            reason=f"{WINDOW_CLOSED} Not before {_local_text(campaign, opens)}.",
+            earliest_at=opens,
+        )
     return DIAL
