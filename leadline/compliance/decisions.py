@@ -15,7 +15,8 @@ from leadline.campaigns.rules import window_next_open, window_open
 
 from . import suppressions
 from .caps import caps_rule
-from .dnd import dnd_rule
+from .consents import consent_given
+from .dnd import dnd_cached, dnd_rule
 from .hashing import number_hash
 
 # `lead_outcome` of a lead that is processed without a call.
@@ -111,3 +112,71 @@ def dial_decision(
             earliest_at=opens,
         )
     return DIAL
+
+
+# --- why a lead has not been called (the dry run and the dashboard's lead page) -------------
+
+
+@dataclass(frozen=True)
+class DialOutlook:
+    """When a lead may first be dialled, or why never, for people and programs alike.
+
+    `dial_at`: the earliest moment (None: never, or not known yet: DND status pending);
+    `code` and `reason` say what holds it back (`ok` and "" when only the queue's own order
+    does); `outcome` is the `lead_outcome` a lead that is never dialled gets."""
+
+    dial_at: datetime | None
+    never: bool
+    code: str
+    reason: str
+    outcome: str
+    suppressed_in: list[str]
+    dnd: str | None  # promotional campaigns: "yes", "no" or "unknown"; None otherwise
+    consent: bool | None  # promotional campaigns: consent recorded by the business
+
+
+def dial_outlook(
+    *, campaign: Campaign, phone: str, now: datetime, due_at: datetime | None = None
+) -> DialOutlook:
+    """When a lead of `campaign` with this number (E.164), due in the queue at `due_at`
+    (None: at once, as a new lead), may first be dialled, or why never.
+
+    The claim's own question (`dial_decision`, with the calling window) asked now, and again
+    for the moment the queue offers the lead if that is later: counts only fall as time
+    passes, so the answer holds until the number is called again. Reads caches only (no
+    network): the DND status is the cached one, and "unknown" until the worker asked. Both
+    the dry-run check endpoint and the dashboard's lead page show this.
+    """
+    consent = consent_given(campaign=campaign, phone=phone)
+    promotional = campaign.category == Campaign.Category.PROMOTIONAL
+    at = now
+    decision = dial_decision(campaign=campaign, phone=phone, now=now, consent=consent, window=True)
+    later = decision.earliest_at if not decision.dial else now
+    if due_at is not None and later is not None and due_at > later:
+        # The queue offers it after compliance would let it go (a retry delay, a callback
+        # time): what compliance says at that moment (the window then, mostly).
+        at = due_at
+        decision = dial_decision(
+            campaign=campaign, phone=phone, now=at, consent=consent, window=True
+        )
+    dnd: str | None = None
+    if promotional:
+        cached = dnd_cached(number_hash=number_hash(phone), now=now)
+        dnd = "unknown" if cached is None else ("yes" if cached else "no")
+    if decision.dial:
+        dial_at: datetime | None = at
+    elif decision.never or decision.code == "dnd_unknown":
+        dial_at = None  # never; or not known until the worker has the DND status
+    else:
+        dial_at = decision.earliest_at
+    return DialOutlook(
+        dial_at=dial_at,
+        never=decision.never,
+        code=decision.code,
+        reason=decision.reason,
+        outcome=decision.outcome,
+        # The do-not-call lists are the first rule: any other answer means not suppressed.
+        suppressed_in=decision.suppressed_in,
+        dnd=dnd,
+        consent=consent if promotional else None,
+    )
