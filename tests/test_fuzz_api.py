@@ -109,6 +109,7 @@ def test_document_lists_every_endpoint(target):
     labels = {op.label for op in operations(target["schema"])}
     assert labels == {
         "POST /api/v4/leads/create/{campaign_id}/",
+        "POST /api/v4/leads/check/{campaign_id}/",
         "GET /api/v4/leads/responses/{campaign_id}/",
         "POST /api/v4/leads/disable/{campaign_id}/",
         "POST /api/v4/leads/delete/{campaign_id}/",

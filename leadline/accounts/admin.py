@@ -35,6 +35,10 @@ class BusinessAdmin(AuditedDeletionsAdmin, admin.ModelAdmin):
         "event_payload_retention_days",
         "response_excerpt_retention_days",
         "recording_retention_days",
+        "calls_per_number_day",
+        "calls_per_number_week",
+        "min_gap_minutes",
+        "timezone",
         "created_at",
         "updated_at",
     )

@@ -1,7 +1,10 @@
 """Tenants, their people and their API credentials, plus shared per-business API state."""
 
+import zoneinfo
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -14,6 +17,23 @@ RETENTION_DAYS_VALIDATORS = [
     MinValueValidator(RETENTION_DAYS_RANGE[0]),
     MaxValueValidator(RETENTION_DAYS_RANGE[1]),
 ]
+
+# Call caps per number across a business's campaigns (compliance.caps). At least one call a
+# day (0 would stop the business calling at all: pause its campaigns instead); the upper
+# bounds keep a typo from switching the protection off in practice.
+CALLS_PER_DAY_RANGE = (1, 20)
+CALLS_PER_WEEK_RANGE = (1, 100)
+# 0 turns the gap off; at most a week, the span of the counters the rule reads.
+MIN_GAP_MINUTES_RANGE = (0, 7 * 24 * 60)
+
+
+def _range_validators(bounds: tuple[int, int]) -> list[MinValueValidator | MaxValueValidator]:
+    return [MinValueValidator(bounds[0]), MaxValueValidator(bounds[1])]
+
+
+def validate_timezone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError("Not a known time zone; use an IANA name such as Asia/Kolkata.")
 
 
 class Business(TimestampedModel):
@@ -43,6 +63,31 @@ class Business(TimestampedModel):
         validators=RETENTION_DAYS_VALIDATORS,
         help_text="Days a call recording is kept, counted from the call.",
     )
+    # Call caps: how often one person may be rung by this business, whichever campaign or rep
+    # calls (compliance.caps, asked by compliance.decisions.dial_decision).
+    calls_per_number_day = models.PositiveSmallIntegerField(
+        default=3,
+        validators=_range_validators(CALLS_PER_DAY_RANGE),
+        help_text="Most call attempts to one number per day (in the time zone below), across "
+        "all campaigns.",
+    )
+    calls_per_number_week = models.PositiveSmallIntegerField(
+        default=10,
+        validators=_range_validators(CALLS_PER_WEEK_RANGE),
+        help_text="Most call attempts to one number in any 7 days in a row (today and the 6 "
+        "before), across all campaigns.",
+    )
+    min_gap_minutes = models.PositiveIntegerField(
+        default=120,
+        validators=_range_validators(MIN_GAP_MINUTES_RANGE),
+        help_text="Least time between two calls to the same number, in minutes (0: no gap).",
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="Asia/Kolkata",
+        validators=[validate_timezone],
+        help_text="Where the call caps' days start and end (IANA name).",
+    )
 
     class Meta:
         verbose_name_plural = "businesses"
@@ -56,11 +101,29 @@ class Business(TimestampedModel):
                     recording_retention_days__range=RETENTION_DAYS_RANGE,
                 ),
                 name="business_retention_days_range",
-            )
+            ),
+            # The caps' ranges, for writes that skip forms (a cap of 0 would stop all calls).
+            models.CheckConstraint(
+                condition=Q(
+                    calls_per_number_day__range=CALLS_PER_DAY_RANGE,
+                    calls_per_number_week__range=CALLS_PER_WEEK_RANGE,
+                    min_gap_minutes__range=MIN_GAP_MINUTES_RANGE,
+                ),
+                name="business_call_caps_range",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        # A weekly cap below the daily one is almost surely a typo (it makes the daily cap
+        # meaningless); say so in the admin rather than guess which was meant.
+        if (self.calls_per_number_week or 0) < (self.calls_per_number_day or 0):
+            raise ValidationError(
+                {"calls_per_number_week": "The weekly cap must be at least the daily cap."}
+            )
 
 
 class User(AbstractUser):

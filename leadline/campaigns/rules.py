@@ -1,6 +1,6 @@
 """Campaign rules applied by the dialer: the calling window and the script's answers."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,23 @@ def window_open(campaign: Campaign, at: datetime) -> bool:
         local.weekday() in campaign.window_days
         and campaign.window_start <= local.time() < campaign.window_end
     )
+
+
+def window_next_open(campaign: Campaign, at: datetime) -> datetime | None:
+    """The first moment at or after `at` inside the campaign's calling window (`at` itself
+    when it is open), or None when the window has no days at all."""
+    zone = ZoneInfo(campaign.timezone)
+    local_day = at.astimezone(zone).date()
+    # A week and a day: every weekday is met, and today's window may already be over.
+    for offset in range(8):
+        day = local_day + timedelta(days=offset)
+        if day.weekday() not in campaign.window_days:
+            continue
+        opens = datetime.combine(day, campaign.window_start, tzinfo=zone)
+        closes = datetime.combine(day, campaign.window_end, tzinfo=zone)
+        if at < closes:
+            return max(at, opens)
+    return None
 
 
 class AnswerError(Exception):

@@ -128,3 +128,44 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"consent #{self.pk} ({self.method})"
+
+
+class NumberCallCounter(models.Model):
+    """One number's calls by one business (call caps, `caps.py`): when it was last rung, for
+    the minimum gap. Every placement of a call to the number locks this row first, so
+    concurrent reps (whatever campaign) count one at a time and a cap cannot be overshot."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    number_hash = models.CharField(max_length=64)
+    last_called_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "number_hash"], name="number_call_counter_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"call counter #{self.pk}"
+
+
+class NumberCallDay(models.Model):
+    """Call attempts to one number by one business on one local day (the business's time
+    zone), for the daily and 7-day caps. Rows older than the 7-day window are pruned as the
+    number is called again."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    number_hash = models.CharField(max_length=64)
+    day = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "number_hash", "day"], name="number_call_day_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.calls} call(s) on {self.day}"

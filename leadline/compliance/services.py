@@ -2,14 +2,17 @@
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
 
+from .caps import WEEK_DAYS, business_day
 from .hashing import number_hash
-from .models import Suppression
+from .models import NumberCallCounter, NumberCallDay, Suppression
 
 # A reason's limits, one definition for the API and the dashboard's forms: the column's length,
 # and one line of text (control characters other than tab are refused; NUL cannot be stored
@@ -96,3 +99,64 @@ def suppression_delete(*, business: Business, pk: int) -> bool:
     with transaction.atomic():
         deleted, _ = Suppression.objects.filter(business=business, pk=pk).delete()
     return deleted > 0
+
+
+# --- call caps (caps.py): counted in the transaction that places the call -------------------
+
+
+def number_call_lock(*, business_id: int, phone: str) -> NumberCallCounter:
+    """Lock the business's counter of this E.164 number (created if missing) until the
+    caller's transaction ends. Runs inside that transaction (call_place's), which must ask
+    `dial_decision` only after this: concurrent placements to the number then see each
+    other's counts. SQLite serialises write transactions anyway (BEGIN IMMEDIATE)."""
+    assert connection.in_atomic_block, "the lock lasts only as long as the caller's transaction"
+    hashed = number_hash(phone)
+    # INSERT ... ON CONFLICT DO NOTHING: two first calls at once both go on, one row remains.
+    NumberCallCounter.objects.bulk_create(
+        [NumberCallCounter(business_id=business_id, number_hash=hashed)], ignore_conflicts=True
+    )
+    return (
+        NumberCallCounter.objects.select_for_update(of=("self",))
+        .select_related("business")
+        .get(business_id=business_id, number_hash=hashed)
+    )
+
+
+def number_call_count(*, counter: NumberCallCounter, now: datetime) -> datetime | None:
+    """Count a call placed at `now` to the locked counter's number (`number_call_lock`, same
+    transaction). Returns the number's previous last call, which `number_call_uncount` puts
+    back if the provider refuses the call."""
+    assert connection.in_atomic_block, "counted in the transaction that places the call"
+    previous = counter.last_called_at
+    counter.last_called_at = now if previous is None else max(previous, now)
+    counter.save(update_fields=["last_called_at"])
+    day = business_day(counter.business, now)
+    rows = NumberCallDay.objects.filter(
+        business_id=counter.business_id, number_hash=counter.number_hash
+    )
+    if not rows.filter(day=day).update(calls=F("calls") + 1):
+        NumberCallDay.objects.create(
+            business_id=counter.business_id, number_hash=counter.number_hash, day=day, calls=1
+        )
+    # Days the 7-day window (and so the gap, at most a week) no longer reads.
+    rows.filter(day__lt=day - timedelta(days=WEEK_DAYS)).delete()
+    return previous
+
+
+def number_call_uncount(
+    *, business_id: int, phone: str, at: datetime, previous: datetime | None
+) -> None:
+    """Take back a call counted at `at` that never happened (the provider refused it): its
+    day loses one call and, unless the number was called again since, its last call goes
+    back to `previous`."""
+    with transaction.atomic():
+        counter = number_call_lock(business_id=business_id, phone=phone)
+        NumberCallDay.objects.filter(
+            business_id=business_id,
+            number_hash=counter.number_hash,
+            day=business_day(counter.business, at),
+            calls__gt=0,
+        ).update(calls=F("calls") - 1)
+        if counter.last_called_at == at:
+            counter.last_called_at = previous
+            counter.save(update_fields=["last_called_at"])

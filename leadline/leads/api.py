@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils import timezone
 from ninja import Router, Schema
 from ninja.params.functions import Query
 
@@ -19,8 +20,10 @@ from leadline.core.errors import BadRequest, NotFound, PayloadTooLarge
 from leadline.core.http import json_response, read_json_body
 
 from . import api_docs, services
+from .checks import leads_create_check
 from .results import lead_result
 from .schemas import (
+    CHECK_ERRORS,
     READ_ERRORS,
     WRITE_ERRORS,
     ErasureReceiptOut,
@@ -28,6 +31,7 @@ from .schemas import (
     LeadErased,
     LeadResult,
     LeadResultsPage,
+    LeadsChecked,
     LeadsCreated,
     LeadsDisabled,
 )
@@ -115,6 +119,23 @@ def create_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
         )
 
     return idempotent(request, request.business, handle)
+
+
+@router.post(
+    "/check/{campaign_id}/",
+    summary="Check leads without creating them",
+    response={200: LeadsChecked, **CHECK_ERRORS},
+    openapi_extra=operation_docs(api_docs.CHECK_DOCS, [200, *CHECK_ERRORS]),
+)
+def check_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
+    """The dry run of create: per item, its problems, whether its id exists, and whether and
+    when its number would be dialled. Stores nothing, so no Idempotency-Key is needed."""
+    campaign = _campaign(request, campaign_id)
+    items = _body_items(
+        request, what="lead", too_many="At most {limit} leads per request; split the batch."
+    )
+    results = leads_create_check(campaign=campaign, items=items, now=timezone.now())
+    return json_response({"results": results})
 
 
 def _positive_int(params: QueryDict, name: str, default: int) -> int:

@@ -140,6 +140,65 @@ CREATE_DOCS = {
     ),
     404: ("No such campaign for this business.", {"no campaign": CAMPAIGN_NOT_FOUND}),
 }
+CHECK_DOCS = {
+    "body": (
+        CreateLeadsRequest,
+        "Exactly the body of create: a list of leads, or one lead object. Nothing is stored.",
+        {"list": NEW_LEADS},
+    ),
+    200: (
+        "One result per item, in the body's order. Nothing was created.",
+        {
+            "checked": {
+                "results": [
+                    {
+                        "index": 0,
+                        "lead_id": "uniqueleadid1",
+                        "valid": True,
+                        "errors": [],
+                        "exists": False,
+                        "suppressed": False,
+                        "suppressed_in": [],
+                        "dnd": None,
+                        "consent": None,
+                        "dial": "later",
+                        "dial_at": "2026-12-08T03:30:00+00:00",
+                        "code": "cap_day",
+                        "reason": "Called 3 time(s) today: the business's daily cap per "
+                        "number. Not before 2026-12-08 09:00 IST.",
+                        "outcome": None,
+                    },
+                    {
+                        "index": 1,
+                        "lead_id": "uniqueleadid2",
+                        "valid": False,
+                        "errors": [
+                            {
+                                "index": 1,
+                                "lead_id": "uniqueleadid2",
+                                "field": "lead_id",
+                                "code": "duplicate",
+                                "message": "A lead with this lead_id already exists.",
+                            }
+                        ],
+                        "exists": True,
+                        "suppressed": True,
+                        "suppressed_in": ["business"],
+                        "dnd": None,
+                        "consent": None,
+                        "dial": "never",
+                        "dial_at": None,
+                        "code": "suppressed",
+                        "reason": "The number is on the do-not-call list.",
+                        "outcome": "Not Called : Do Not Call",
+                    },
+                ]
+            }
+        },
+    ),
+    400: _bad_request(empty={"detail": "No leads in the request."}, not_json=NOT_JSON),
+    404: ("No such campaign for this business.", {"no campaign": CAMPAIGN_NOT_FOUND}),
+}
 GET_DOCS = {
     200: (
         "One page of the campaign's leads, oldest first.",

@@ -189,6 +189,58 @@ class LeadConverted(Schema):
     conversion_detail: str
 
 
+# --- the dry run of create (POST /check/{campaign_id}/) --------------------------------------
+
+
+class LeadCheck(Schema):
+    """One item of a create body: what create would say of it, and what the dialer would do
+    with its number. Keys about the number are null when the number is not valid."""
+
+    index: int = Field(ge=0, description="Position in the body (0 for a single object).")
+    lead_id: str | int | None = Field(
+        description="The lead's id (at most its first 255 characters), when it had one."
+    )
+    valid: bool = Field(description="Create would accept this item (no `errors`).")
+    errors: list["Problem"] = Field(
+        description="The problems create would report for this item, a lead_id already in "
+        "the campaign included."
+    )
+    exists: bool | None = Field(
+        description="A lead with this lead_id is already in the campaign (null: no valid id)."
+    )
+    suppressed: bool | None = Field(description="The number is on a do-not-call list.")
+    suppressed_in: list[str] | None = Field(
+        description='Where: "business" (the business-wide list) and/or the campaign id.'
+    )
+    dnd: Literal["yes", "no", "unknown"] | None = Field(
+        description="Promotional campaigns: the number's DND (NCPR) status as last looked up "
+        "(unknown until the worker has asked); null for service campaigns."
+    )
+    consent: bool | None = Field(
+        description="Promotional campaigns: you recorded the person's consent (it lifts DND)."
+    )
+    dial: Literal["now", "later", "never", "unknown"] | None = Field(
+        description="now: a rep may call it at once; later: from `dial_at`; never: it would "
+        "be processed without a call (`outcome`); unknown: waiting for its DND status."
+    )
+    dial_at: datetime | None = Field(
+        description="The earliest time it may be dialled (calling window, call caps, minimum "
+        "gap), ISO 8601 in UTC; null when never or not known."
+    )
+    code: str | None = Field(
+        description="What holds it back: ok, suppressed, dnd, dnd_unknown, cap_day, "
+        "cap_week, gap, window."
+    )
+    reason: str | None = Field(description="The same, for people; empty when nothing does.")
+    outcome: str | None = Field(
+        description="When `dial` is never: the lead_outcome the lead would be processed with."
+    )
+
+
+class LeadsChecked(Schema):
+    results: list[LeadCheck] = Field(description="One per item of the body, in its order.")
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 
@@ -223,6 +275,8 @@ class RateLimitedError(Schema):
     retry_after: int = Field(description="Seconds until the budget is refilled (or a key expires).")
 
 
+LeadCheck.model_rebuild()
+
 # What the server answers besides the success, per kind of endpoint. 403 and 429 come from the
 # API gateway middleware, 413 and 415 from `core.http.read_json_body`.
 READ_ERRORS = {400: BadRequestError, 403: Error, 404: Error, 429: RateLimitedError}
@@ -234,6 +288,15 @@ WRITE_ERRORS = {
     413: Error,
     415: Error,
     422: Error,
+    429: RateLimitedError,
+}
+# The dry run stores nothing: no Idempotency-Key, so no 409 or 422.
+CHECK_ERRORS = {
+    400: BadRequestError,
+    403: Error,
+    404: Error,
+    413: Error,
+    415: Error,
     429: RateLimitedError,
 }
 REQUEST_MODELS = (CreateLeadsRequest, DisableLeadsRequest, LeadRef, LeadUpdate, LeadConversion)

@@ -34,6 +34,7 @@ from .results import lead_result
 from .selectors import lead_ids_existing
 from .validation import (
     CORE_INPUT_KEYS,
+    LEAD_EXISTS,
     CleanLead,
     FieldProblem,
     check_custom_fields,
@@ -159,13 +160,7 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
         if existing:
             raise LeadProblems(
                 [
-                    problem(
-                        index,
-                        lead.lead_id,
-                        FieldProblem(
-                            "lead_id", "duplicate", "A lead with this lead_id already exists."
-                        ),
-                    )
+                    problem(index, lead.lead_id, LEAD_EXISTS)
                     for index, lead in enumerate(leads)
                     if lead.lead_id in existing
                 ]

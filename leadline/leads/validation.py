@@ -141,29 +141,37 @@ def clean_new_lead(item: Any) -> CleanLead:
     return CleanLead(lead_id, phone, name, custom, encoded)
 
 
-def clean_new_leads(items: list[Any]) -> tuple[list[CleanLead], list[dict[str, Any]]]:
-    """All leads of a create request and every problem found (duplicates within it included)."""
-    leads: list[CleanLead] = []
-    problems: list[dict[str, Any]] = []
+# What create reports for a lead_id already in the campaign (and the dry run, for the same).
+LEAD_EXISTS = FieldProblem("lead_id", "duplicate", "A lead with this lead_id already exists.")
+REPEATED = FieldProblem("lead_id", "duplicate", "lead_id is repeated in this request.")
+
+
+def check_new_leads(items: list[Any]) -> list[tuple[CleanLead | None, dict[str, Any] | None]]:
+    """Each item of a create request, in order: the cleaned lead, or the problem create
+    reports for it (the first thing wrong with it; a lead_id repeated in the request is a
+    problem of the repeat). Shared by create and its dry run (`POST /check/`)."""
+    checked: list[tuple[CleanLead | None, dict[str, Any] | None]] = []
     seen: set[str] = set()
     for index, item in enumerate(items):
         raw_id = item.get("lead_id") if isinstance(item, dict) else None
         try:
             lead = clean_new_lead(item)
         except FieldProblem as p:
-            problems.append(problem(index, raw_id, p))
+            checked.append((None, problem(index, raw_id, p)))
             continue
         if lead.lead_id in seen:
-            problems.append(
-                problem(
-                    index,
-                    lead.lead_id,
-                    FieldProblem("lead_id", "duplicate", "lead_id is repeated in this request."),
-                )
-            )
+            checked.append((None, problem(index, lead.lead_id, REPEATED)))
             continue
         seen.add(lead.lead_id)
-        leads.append(lead)
+        checked.append((lead, None))
+    return checked
+
+
+def clean_new_leads(items: list[Any]) -> tuple[list[CleanLead], list[dict[str, Any]]]:
+    """All leads of a create request and every problem found (duplicates within it included)."""
+    checked = check_new_leads(items)
+    leads = [lead for lead, _ in checked if lead is not None]
+    problems = [found for _, found in checked if found is not None]
     return leads, problems
 
 

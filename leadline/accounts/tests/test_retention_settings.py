@@ -24,6 +24,10 @@ def form_data(business, **changes):
         "event_payload_retention_days": business.event_payload_retention_days,
         "response_excerpt_retention_days": business.response_excerpt_retention_days,
         "recording_retention_days": business.recording_retention_days,
+        "calls_per_number_day": business.calls_per_number_day,
+        "calls_per_number_week": business.calls_per_number_week,
+        "min_gap_minutes": business.min_gap_minutes,
+        "timezone": business.timezone,
     }
     return {**data, **changes}
 

@@ -27,6 +27,7 @@ from leadline.dashboard.auth import client_required, permission_required
 from leadline.dashboard.errors import found, service_messages
 from leadline.dialer.selectors import lead_attempts_for_business, window_text
 from leadline.leads import services as lead_services
+from leadline.leads.checks import lead_outlook, outlook_dial
 from leadline.leads.models import Lead
 from leadline.leads.selectors import (
     LEAD_STATES,
@@ -192,7 +193,10 @@ def _lead_page(
     status: int = 200,
 ) -> HttpResponse:
     labels = {q.key: q.label for q in campaign.questions.all()}
-    state = lead_state(lead)
+    now = timezone.now()
+    state = lead_state(lead, now)
+    # Why a waiting lead has not been called: the same explanation as the API's dry run.
+    outlook = lead_outlook(lead=lead, now=now) if state == "queued" else None
     return render(
         request,
         "dashboard/leads/detail.html",
@@ -202,6 +206,8 @@ def _lead_page(
             "lead": lead,
             "state": state,
             "state_label": LEAD_STATES[state],
+            "outlook": outlook,
+            "outlook_dial": outlook_dial(outlook, now) if outlook is not None else "",
             "custom_fields": [(k, _text(v)) for k, v in (lead.custom_fields or {}).items()],
             "responses": [
                 (labels.get(k, k), _text(v)) for k, v in (lead.lead_responses or {}).items()

@@ -28,6 +28,11 @@ from django.utils import timezone
 from leadline.accounts import audit, ratelimit
 from leadline.accounts.models import User
 from leadline.campaigns.models import TelephonyAccount
+from leadline.compliance.services import (
+    number_call_count,
+    number_call_lock,
+    number_call_uncount,
+)
 from leadline.core import recordings
 from leadline.core.errors import (
     ApiError,
@@ -142,12 +147,19 @@ def _provider_error(exc: ProviderError) -> ApiError:
 
 
 def _placement_failed(
-    attempt: CallAttempt, lead_state: tuple[int, datetime | None], why: str
+    attempt: CallAttempt,
+    lead_state: tuple[int, datetime | None],
+    why: str,
+    *,
+    business_id: int,
+    phone: str,
+    previous_call: datetime | None,
 ) -> None:
     """No call happened: the attempt says why and needs no outcome; the lead keeps its count
-    and its rep, who can press Call again."""
+    and its rep, who can press Call again, and the number's call caps do not count it."""
     attempts_count, latest_called_at = lead_state
     with transaction.atomic():
+        # The lead's row first, then the number's counter: call_place's lock order.
         CallAttempt.objects.filter(pk=attempt.pk).update(
             telephony_status=Status.FAILED,
             failure=why[:300],
@@ -156,6 +168,9 @@ def _placement_failed(
         )
         Lead.objects.filter(pk=attempt.lead_id).update(
             attempts_count=attempts_count, latest_called_at=latest_called_at
+        )
+        number_call_uncount(
+            business_id=business_id, phone=phone, at=attempt.started_at, previous=previous_call
         )
 
 
@@ -175,9 +190,15 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
             if lead.attempts.filter(rep=rep, disposed_at__isnull=True, discarded=False).exists():
                 raise Conflict("Record the outcome of the current call first.")
             campaign = lead.campaign
+            assert lead.phone_number is not None  # only an erased lead's tombstone has none
+            # The number's call counter is locked before compliance is asked, so reps calling
+            # the same number from any campaign of the business decide and count one at a time
+            # and a cap can never be overshot. Lock order: the lead, then the counter.
+            counter = number_call_lock(business_id=campaign.business_id, phone=lead.phone_number)
             # Compliance again at dial time, under the lead's lock: a number suppressed (or
-            # capped) since the claim is never rung.
-            if not lead_dial_allowed(lead=lead, now=now):
+            # capped) since the claim is never rung. The window was checked by the claim: a
+            # rep holding a lead may still call it (as before caps).
+            if not lead_dial_allowed(lead=lead, now=now, window=False):
                 refused = lead
                 raise _NotAllowed
             try:
@@ -201,14 +222,24 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
             lead.latest_called_at = now
             # A call in progress keeps the lead: the lease restarts from the call.
             lead.lease_expires_at = now + timedelta(minutes=campaign.lease_minutes)
-            lead.save(update_fields=["attempts_count", "latest_called_at", "lease_expires_at"])
+            lead.wait_reason = ""  # nothing holds it back any more
+            lead.save(
+                update_fields=[
+                    "attempts_count",
+                    "latest_called_at",
+                    "lease_expires_at",
+                    "wait_reason",
+                ]
+            )
+            previous_call = number_call_count(counter=counter, now=now)
             # In the attempt's transaction: the trail has the call exactly when the row does.
             audit.audit_record(action="call.placed", **_call_audit(rep, lead, attempt, now))
             lead_phone = lead.phone_number
             assert lead_phone is not None  # only an erased lead's tombstone has no number
     except _NotAllowed:
         assert refused is not None
-        lead_dial_check(lead=refused, now=now)  # withdraws or holds it, as a claim would
+        # Withdraws or holds it, as a claim would (the window aside, as above).
+        lead_dial_check(lead=refused, now=now, window=False)
         raise Conflict("This lead may not be called now; take the next lead.") from None
     request = CallRequest(
         reference=str(attempt.uuid),
@@ -223,7 +254,14 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
         call_id = provider.place_call(request)
     except ProviderError as exc:
         logger.warning("call %s not placed by %s: %s", attempt.uuid, provider.name, exc.kind)
-        _placement_failed(attempt, before, exc.detail)
+        _placement_failed(
+            attempt,
+            before,
+            exc.detail,
+            business_id=campaign.business_id,
+            phone=lead_phone,
+            previous_call=previous_call,
+        )
         raise _provider_error(exc) from None
     CallAttempt.objects.filter(pk=attempt.pk).update(provider_call_id=call_id, checked_at=now)
     attempt.provider_call_id = call_id

@@ -139,11 +139,12 @@ def lead_claim(
     """Lease the most due lead of the rep's active campaigns (callbacks, retries, then new)
     that compliance lets us dial now. A lead it refuses is withdrawn (processed without a
     call: do-not-call, DND) or held back until it may be called (caps, gap), and the claim
-    takes the next one."""
+    takes the next one. Caps are only read here: call_place counts the call, under the
+    number's lock, and asks again."""
     now = now or timezone.now()
     for _ in range(CLAIM_SKIPS):
         lead = _lead_claim_once(rep=rep, now=now, ignore_window=ignore_window)
-        if lead is None or lead_dial_check(lead=lead, now=now):
+        if lead is None or lead_dial_check(lead=lead, now=now, window=not ignore_window):
             if lead is not None:
                 _record_held(rep, lead, now)
             return lead
@@ -164,24 +165,24 @@ def _record_held(rep: User, lead: Lead, now: datetime) -> None:
     )
 
 
-def lead_dial_allowed(*, lead: Lead, now: datetime) -> bool:
+def lead_dial_allowed(*, lead: Lead, now: datetime, window: bool = False) -> bool:
     """Whether compliance lets the lead be dialled now (no side effects)."""
     if lead.phone_number is None:
         return False
     consent = consent_given(campaign=lead.campaign, phone=lead.phone_number)
     return dial_decision(
-        campaign=lead.campaign, phone=lead.phone_number, now=now, consent=consent
+        campaign=lead.campaign, phone=lead.phone_number, now=now, consent=consent, window=window
     ).dial
 
 
-def lead_dial_check(*, lead: Lead, now: datetime) -> bool:
+def lead_dial_check(*, lead: Lead, now: datetime, window: bool = False) -> bool:
     """Ask compliance whether the lead may be dialled now; if not, act on the answer
     (withdraw or hold the lead) and say False."""
     if lead.phone_number is None:  # an erased tombstone is never claimed; be safe anyway
         return False
     consent = consent_given(campaign=lead.campaign, phone=lead.phone_number)
     decision = dial_decision(
-        campaign=lead.campaign, phone=lead.phone_number, now=now, consent=consent
+        campaign=lead.campaign, phone=lead.phone_number, now=now, consent=consent, window=window
     )
     if decision.dial:
         return True

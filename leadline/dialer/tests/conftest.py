@@ -37,3 +37,18 @@ def rep(campaign):
 @pytest.fixture
 def rep2(campaign):
     return make_rep(campaign, "rep2", "+919000000002")
+
+
+def no_call_gap(business) -> None:
+    """Turn the business's minimum gap between calls to a number off (the default is 2 h)."""
+    business.min_gap_minutes = 0
+    business.save(update_fields=["min_gap_minutes"])
+
+
+@pytest.fixture
+def campaign(campaign):
+    """The suite's campaign, its business without a minimum gap between calls: these tests
+    call a lead again minutes later (retries, callbacks, a refused placement), which the 2-hour
+    default would hold back; the caps themselves are tested in compliance/tests/test_caps.py."""
+    no_call_gap(campaign.business)
+    return campaign
