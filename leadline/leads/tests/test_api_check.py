@@ -204,7 +204,9 @@ def test_the_dry_run_is_what_then_happens(api, business, campaign):
     staff = User.objects.create_user(username="priya", role=User.Role.CLIENT, business=business)
     browser = Client()
     browser.force_login(staff)
-    page = browser.get(f"/voice/dashboard/campaigns/{campaign.public_id}/leads/{leads['gap'].pk}/")
+    page = browser.get(
+        f"/voice/dashboard/campaigns/{campaign.public_id}/leads/{leads['gap'].lead_id}/"
+    )
     assert page.status_code == 200
     assert results[1]["reason"] in page.content.decode().replace("&#x27;", "'")
 
