@@ -426,6 +426,7 @@ def run_simulate(
         f"({api_s:.1f} s each), one webhook endpoint subscribed to each campaign"
     )
 
+    db.no_call_caps()
     db.maintain()
     table_rows = _table_rows(db)
     result, wall, sim_cpu = simulate(env, sim_campaign, reps)

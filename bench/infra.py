@@ -88,6 +88,21 @@ class Database:
             raise RuntimeError(f"no campaign {public_id}")
         return row[0]
 
+    def no_call_caps(self) -> None:
+        """Every business without the per-number gap and at the widest caps: the simulator
+        fast-forwards retries into seconds, which the 2-hour default gap would hold back."""
+        conn = self.connect()
+        try:
+            if not self.is_postgres:
+                conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "UPDATE accounts_business SET min_gap_minutes = 0, calls_per_number_day = 20, "
+                "calls_per_number_week = 100"
+            )
+            conn.commit() if self.is_postgres else conn.execute("COMMIT")
+        finally:
+            conn.close()
+
     def maintain(self) -> None:
         """What the database would have done by itself after a bulk load, done now so that it
         does not land inside a timed run: VACUUM (visibility map, so the index-only scans the

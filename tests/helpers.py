@@ -32,6 +32,30 @@ def bootstrap(env: dict[str, str], *, rate_limit: int = 100_000, name: str = "Li
     return orjson.loads(out)
 
 
+def no_call_gap(env, business_name: str) -> None:
+    """Businesses named LIKE `business_name` without the 2-hour call gap and at the widest
+    caps: `leadline simulate --fast-forward` calls retries and callbacks at once."""
+    url = env["DATABASE_URL"]
+    sql = (
+        "UPDATE accounts_business SET min_gap_minutes = 0, calls_per_number_day = 20, "
+        "calls_per_number_week = 100 WHERE name LIKE %s"
+    )
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        with psycopg.connect(url) as conn:  # commits on leaving
+            conn.execute(sql, (business_name,))
+        return
+    import sqlite3
+
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        conn.execute(sql.replace("%s", "?"), (business_name,))
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def seconds_left_in_window(now: float | None = None) -> float:
     now = time.time() if now is None else now
     return WINDOW_SECONDS - now % WINDOW_SECONDS

@@ -19,8 +19,15 @@ import requests
 import standardwebhooks
 
 from conftest import BIN, ROOT, LiveServer
-from tests.helpers import Worker, bootstrap, create_leads, leads_payload, query_live_db
-from tests.test_webhooks_live import Receiver, _patient_get, no_call_gap, simulate
+from tests.helpers import (
+    Worker,
+    bootstrap,
+    create_leads,
+    leads_payload,
+    no_call_gap,
+    query_live_db,
+)
+from tests.test_webhooks_live import Receiver, _patient_get, simulate
 
 pytestmark = pytest.mark.live
 

@@ -47,6 +47,7 @@ from tests.helpers import (
     bootstrap,
     create_leads,
     leads_payload,
+    no_call_gap,
     query_live_db,
 )
 
@@ -164,28 +165,6 @@ def worker(hook_env, tmp_path):
     runner = Worker(hook_env, tmp_path)
     yield runner
     runner.stop()
-
-
-def no_call_gap(env, business_name: str) -> None:
-    url = env["DATABASE_URL"]
-    sql = (
-        "UPDATE accounts_business SET min_gap_minutes = 0, calls_per_number_day = 20, "
-        "calls_per_number_week = 100 WHERE name LIKE %s"
-    )
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        with psycopg.connect(url) as conn:  # commits on leaving
-            conn.execute(sql, (business_name,))
-        return
-    import sqlite3
-
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-    try:
-        conn.execute(sql.replace("%s", "?"), (business_name,))
-        conn.commit()
-    finally:
-        conn.close()
 
 
 @pytest.fixture
