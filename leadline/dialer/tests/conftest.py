@@ -40,15 +40,21 @@ def rep2(campaign):
 
 
 def no_call_gap(business) -> None:
-    """Turn the business's minimum gap between calls to a number off (the default is 2 h)."""
+    """Turn the business's minimum gap between calls to a number off (the default is 2 h) and
+    widen its daily and weekly caps: a fast-forwarded simulation's retries and callbacks can
+    ring one number more than 3 times in a simulated day (the default daily cap)."""
     business.min_gap_minutes = 0
-    business.save(update_fields=["min_gap_minutes"])
+    business.calls_per_number_day, business.calls_per_number_week = 20, 100
+    business.save(
+        update_fields=["min_gap_minutes", "calls_per_number_day", "calls_per_number_week"]
+    )
 
 
 @pytest.fixture
 def campaign(campaign):
-    """The suite's campaign, its business without a minimum gap between calls: these tests
-    call a lead again minutes later (retries, callbacks, a refused placement), which the 2-hour
-    default would hold back; the caps themselves are tested in compliance/tests/test_caps.py."""
+    """The suite's campaign, its business without a minimum gap between calls and with wide
+    caps: these tests call a lead again minutes later (retries, callbacks, a refused
+    placement), which the defaults would hold back; the caps themselves are tested in
+    compliance/tests/test_caps.py."""
     no_call_gap(campaign.business)
     return campaign
