@@ -35,25 +35,12 @@ def bootstrap(env: dict[str, str], *, rate_limit: int = 100_000, name: str = "Li
 def no_call_gap(env, business_name: str) -> None:
     """Businesses named LIKE `business_name` without the 2-hour call gap and at the widest
     caps: `leadline simulate --fast-forward` calls retries and callbacks at once."""
-    url = env["DATABASE_URL"]
-    sql = (
+    query_live_db(
+        env,
         "UPDATE accounts_business SET min_gap_minutes = 0, calls_per_number_day = 20, "
-        "calls_per_number_week = 100 WHERE name LIKE %s"
+        "calls_per_number_week = 100 WHERE name LIKE %s",
+        (business_name,),
     )
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        with psycopg.connect(url) as conn:  # commits on leaving
-            conn.execute(sql, (business_name,))
-        return
-    import sqlite3
-
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-    try:
-        conn.execute(sql.replace("%s", "?"), (business_name,))
-        conn.commit()
-    finally:
-        conn.close()
 
 
 def seconds_left_in_window(now: float | None = None) -> float:
@@ -150,18 +137,23 @@ def session_from(source_address: str) -> requests.Session:
 
 
 def query_live_db(env: dict[str, str], sql: str, params: tuple = ()) -> list[tuple]:
-    """Rows from the live servers' database (SQLite file or PostgreSQL), `%s` placeholders."""
+    """Runs one statement on the live servers' database (SQLite file or PostgreSQL), `%s`
+    placeholders, and commits it: its rows for a query, [] for a write."""
     url = env["DATABASE_URL"]
     if url.startswith(("postgres://", "postgresql://")):
         import psycopg
 
-        with psycopg.connect(url) as conn:
-            return conn.execute(sql, params).fetchall()
+        with psycopg.connect(url) as conn:  # commits on leaving
+            cursor = conn.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
     import sqlite3
 
     conn = sqlite3.connect(url.removeprefix("sqlite:///"))
     try:
-        return conn.execute(sql.replace("%s", "?"), params).fetchall()
+        cursor = conn.execute(sql.replace("%s", "?"), params)
+        rows = cursor.fetchall()
+        conn.commit()
+        return rows
     finally:
         conn.close()
 

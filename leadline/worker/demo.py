@@ -30,6 +30,7 @@ from leadline.campaigns.models import Campaign
 from leadline.campaigns.services import campaign_get_or_create, campaign_settings_update
 from leadline.dialer.simulation import simulate
 from leadline.leads.models import Lead
+from leadline.leads.selectors import lead_counts
 from leadline.leads.services import lead_convert, lead_create_batch, lead_disable_batch, lead_erase
 from leadline.leads.validation import clean_new_leads
 
@@ -153,24 +154,19 @@ def _first_ids(leads: Any, count: int) -> list[str]:
 
 
 def demo_states(campaign: Campaign) -> dict[str, int]:
-    """How many of the campaign's leads are in each state (what the banner reports)."""
-    leads = Lead.objects.filter(campaign=campaign)
+    """How many of the campaign's leads are in each state (what the banner reports): the
+    dashboard's counts (`lead_counts`), with its queued leads split the way the story made
+    them: never called, waiting for a retry, or with a callback booked."""
+    counts = lead_counts(campaign=campaign)
+    waiting = Lead.objects.filter(
+        campaign=campaign, erased_at__isnull=True, status=Lead.Status.QUEUED
+    )
     return {
-        "callbacks_booked": leads.filter(
-            processed_at__isnull=True,
-            disabled_at__isnull=True,
-            queue_class=Lead.QueueClass.CALLBACK,
-        ).count(),
-        "queued": leads.filter(
-            processed_at__isnull=True, disabled_at__isnull=True, attempts_count=0
-        ).count(),
-        "waiting_retry": leads.filter(
-            processed_at__isnull=True,
-            disabled_at__isnull=True,
-            queue_class=Lead.QueueClass.RETRY,
-        ).count(),
-        "processed": leads.filter(processed_at__isnull=False).count(),
-        "disabled": leads.filter(disabled_at__isnull=False).count(),
-        "converted": leads.filter(converted_at__isnull=False).count(),
-        "erased": leads.filter(erased_at__isnull=False).count(),
+        "callbacks_booked": waiting.filter(queue_class=Lead.QueueClass.CALLBACK).count(),
+        "queued": waiting.filter(attempts_count=0).count(),
+        "waiting_retry": waiting.filter(queue_class=Lead.QueueClass.RETRY).count(),
+        "processed": counts.processed,
+        "disabled": counts.disabled,
+        "converted": counts.converted,
+        "erased": counts.erased,
     }
