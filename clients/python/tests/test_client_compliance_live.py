@@ -15,7 +15,7 @@ DNC = "Not Called : Do Not Call"
 
 @pytest.fixture
 def tenant(live_db):
-    return new_tenant(live_db, name="Compliance")
+    return new_tenant(live_db)
 
 
 def test_suppressions_sync(live_server_proc, tenant):

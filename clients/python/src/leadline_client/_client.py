@@ -126,7 +126,9 @@ class Leadline:
             headers[_base.IDEMPOTENCY_HEADER] = call.idempotency_key
         attempt = 0
         while True:
-            time.sleep(self._pacer.wait_time())
+            wait = self._pacer.wait_time()
+            if wait:  # sleep(0) still costs a system call per request
+                time.sleep(wait)
             try:
                 response = self._http.request(
                     call.method,
@@ -483,7 +485,9 @@ class AsyncLeadline:
             headers[_base.IDEMPOTENCY_HEADER] = call.idempotency_key
         attempt = 0
         while True:
-            await asyncio.sleep(self._pacer.wait_time())
+            wait = self._pacer.wait_time()
+            if wait:
+                await asyncio.sleep(wait)
             try:
                 response = await self._http.request(
                     call.method,
