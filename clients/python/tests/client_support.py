@@ -9,8 +9,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import orjson
 from conftest import BIN, ROOT
-from tests.helpers import bootstrap
 
 T = TypeVar("T")
 
@@ -20,8 +20,40 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def new_tenant(env: dict[str, str], *, rate_limit: int = 100_000, name: str = "Client") -> dict:
-    return bootstrap(env, rate_limit=rate_limit, name=name)
+# Tenants bootstrapped ahead, per database and rate limit: one `leadline` process makes a
+# batch, where one process per tenant spent ~2.5 s of Django start-up on each of the suite's
+# two dozen tenants.
+_POOL: dict[tuple[str, int], list[dict]] = {}
+POOL_BATCH = 8
+_BOOTSTRAP_MANY = """
+import io, uuid
+from django.core.management import call_command
+for _ in range({count}):
+    out = io.StringIO()
+    name = {name!r} + ' ' + uuid.uuid4().hex[:10]
+    call_command('bootstrap', '--business', name, '--rate-limit', {rate_limit!r}, '--json',
+                 stdout=out)
+    print(out.getvalue().strip())
+"""
+
+
+def new_tenant(env: dict[str, str], *, rate_limit: int = 100_000) -> dict:
+    """A new business ("Client <random>") with a campaign and a token: what `leadline
+    bootstrap --json` prints. Each call gets a business of its own."""
+    pool = _POOL.setdefault((env["DATABASE_URL"], rate_limit), [])
+    if not pool:
+        code = _BOOTSTRAP_MANY.format(count=POOL_BATCH, name="Client", rate_limit=str(rate_limit))
+        result = subprocess.run(
+            [str(BIN / "leadline"), "shell", "-c", code],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        pool += [orjson.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return pool.pop(0)
 
 
 def leads(prefix: str, count: int, *, start: int = 0, phone=None, **custom) -> list[dict]:
@@ -36,50 +68,24 @@ def leads(prefix: str, count: int, *, start: int = 0, phone=None, **custom) -> l
     ]
 
 
-def _suppress_code(campaign_id: str, phone: str) -> str:
-    return (
-        "from leadline.campaigns.models import Campaign\n"
-        "from leadline.compliance.services import SuppressionItem, suppressions_add\n"
-        "from leadline.leads.suppression_effects import leads_withdraw_suppressed\n"
-        f"campaign = Campaign.objects.get(public_id={campaign_id!r})\n"
-        f"items = [SuppressionItem(phone={phone!r})]\n"
-        "suppressions_add(business=campaign.business, items=items, source='dashboard')\n"
-        "print(leads_withdraw_suppressed(business=campaign.business, items=items))\n"
-    )
-
-
-def suppress_numbers(env: dict[str, str], campaign_id: str, phones: list[str]) -> int:
-    """Put `phones` on the campaign business's do-not-call list and withdraw their queued
-    leads, through the same two services the dashboard's do-not-call page calls: each
-    withdrawn lead is processed ("Not Called : Do Not Call") by `lead_withdraw`, the real
-    processing path with its lead.processed event. Returns how many leads were processed.
-
-    One process per number, run one after the other: on SQLite parallel withdrawals only
-    wait on each other's write locks (measured slower than one process)."""
-    total = 0
-    for phone in phones:
-        result = subprocess.run(
-            [str(BIN / "leadline"), "shell", "-c", _suppress_code(campaign_id, phone)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr
-        total += int(result.stdout.strip().splitlines()[-1])
-    return total
-
-
 class CuttingProxy:
     """A TCP proxy on 127.0.0.1 in front of the live server that drops the first `cuts`
     connections after forwarding the request: it waits until the server starts answering (so
     the request really ran), then closes both sides without passing the answer on. The client
     sees a connection dropped mid-request, the case Idempotency-Key retries exist for. Later
-    connections are relayed untouched."""
+    connections are relayed untouched.
 
-    def __init__(self, upstream_port: int, cuts: int = 1):
+    With `status`, the proxy answers those first requests itself with that status (a JSON
+    `detail`, `Connection: close`) instead of dropping them, as a gateway does: after
+    forwarding the request when `forward` (a 502/504 whose request did run upstream), or
+    without (a 408, a 503 of a proxy shedding load: the server never saw it)."""
+
+    def __init__(
+        self, upstream_port: int, cuts: int = 1, *, status: int | None = None, forward=True
+    ):
         self.upstream_port = upstream_port
+        self.status = status
+        self.forward = forward
         self.cuts_left = cuts
         self.cut = 0
         self.connections = 0
@@ -113,8 +119,12 @@ class CuttingProxy:
         upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=60)
         try:
             if cut:
-                upstream.sendall(_read_request(conn))
-                upstream.recv(1)  # the server has run the request and begun its answer
+                request = _read_request(conn)
+                if self.forward:
+                    upstream.sendall(request)
+                    upstream.recv(1)  # the server has run the request and begun its answer
+                if self.status is not None:
+                    conn.sendall(_proxy_answer(self.status))
                 with self._lock:
                     self.cut += 1
                 return
@@ -129,6 +139,15 @@ class CuttingProxy:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
                 s.close()
+
+
+def _proxy_answer(status: int) -> bytes:
+    body = b'{"detail": "Answered by the test proxy."}'
+    head = (
+        f"HTTP/1.1 {status} Proxy\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 def _read_request(conn: socket.socket) -> bytes:

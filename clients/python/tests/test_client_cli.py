@@ -23,7 +23,7 @@ def cli(env, *args):
 
 
 def test_push_reports_rejected_rows_and_results_streams_csv(live_db, live_server_proc, tmp_path):
-    tenant = new_tenant(live_db, name="Cli")
+    tenant = new_tenant(live_db)
     env = {
         **live_db,
         "LEADLINE_API_KEY": tenant["access_token"],
@@ -77,7 +77,7 @@ def test_push_reports_rejected_rows_and_results_streams_csv(live_db, live_server
 
 
 def test_push_resumes_from_its_state_file(live_db, live_server_proc, tmp_path):
-    tenant = new_tenant(live_db, name="CliResume")
+    tenant = new_tenant(live_db)
     env = {
         **live_db,
         "LEADLINE_API_KEY": tenant["access_token"],

@@ -25,7 +25,16 @@ MODELS = {
     "ConsentsRecorded": lc.ConsentsRecorded,
     "ConsentsWithdrawn": lc.ConsentsWithdrawn,
     "Problem": lc.Problem,
+    "LeadCheck": lc.LeadCheck,
+    "ErasureReceiptOut": lc.ErasureReceipt,
+    "SuppressionsCreated": lc.SuppressionsCreated,
+    "SuppressionsDeleted": lc.SuppressionsDeleted,
+    "NumberCheck": lc.NumberCheck,
+    "SuppressionEntry": lc.Suppression,
+    "SuppressionsPage": lc.SuppressionsPage,
 }
+# Answers the client unwraps to a plain list of the item model: `{"results": [item, ...]}`.
+WRAPPERS = {"LeadsChecked": "LeadCheck", "CheckResults": "NumberCheck"}
 # (method, path, success status, response schema) of every call the client makes.
 CALLS = [
     ("post", "/api/v4/leads/create/{campaign_id}/", "201", "LeadsCreated"),
@@ -36,6 +45,12 @@ CALLS = [
     ("post", "/api/v4/leads/convert/{campaign_id}/", "200", "LeadConverted"),
     ("post", "/api/v4/consents/", "201", "ConsentsRecorded"),
     ("post", "/api/v4/consents/delete/", "200", "ConsentsWithdrawn"),
+    ("post", "/api/v4/leads/check/{campaign_id}/", "200", "LeadsChecked"),
+    ("get", "/api/v4/leads/erasures/{receipt_id}/", "200", "ErasureReceiptOut"),
+    ("post", "/api/v4/suppressions/create/", "201", "SuppressionsCreated"),
+    ("post", "/api/v4/suppressions/delete/", "200", "SuppressionsDeleted"),
+    ("post", "/api/v4/suppressions/check/", "200", "CheckResults"),
+    ("get", "/api/v4/suppressions/", "200", "SuppressionsPage"),
 ]
 
 
@@ -80,6 +95,24 @@ def test_every_client_call_is_documented(document):
         operation = document["paths"][path][method]
         content = operation["responses"][status]["content"]["application/json"]["schema"]
         assert content["$ref"].endswith("/" + schema), (method, path)
+
+
+def test_every_documented_operation_is_a_client_call(document):
+    """A new endpoint on the server fails here until the client covers it."""
+    documented = {
+        (method, path)
+        for path, operations in document["paths"].items()
+        for method in operations
+        if path.startswith("/api/v4/") and path != "/api/v4/openapi.json"
+    }
+    assert documented == {(method, path) for method, path, _, _ in CALLS}
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPERS))
+def test_unwrapped_answers_hold_only_their_items(document, name):
+    schema = _schema(document, name)
+    assert set(schema["properties"]) == {"results"}
+    assert schema["properties"]["results"]["items"]["$ref"].endswith("/" + WRAPPERS[name])
 
 
 def test_every_documented_error_status_has_an_exception_class(document):

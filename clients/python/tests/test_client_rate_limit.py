@@ -18,7 +18,7 @@ LIMIT = 3
 
 
 def test_rate_limited_business(live_db, live_server_proc):
-    tenant = new_tenant(live_db, rate_limit=LIMIT, name="Slow")
+    tenant = new_tenant(live_db, rate_limit=LIMIT)
     cid = tenant["campaign_id"]
     wait_for_fresh_window(5)  # the burn below and the first 429 fall in one window
     headers = {"Authorization": f"Bearer {tenant['access_token']}"}

@@ -1,13 +1,14 @@
 """Webhook verification of real deliveries: leads created through the client are processed
-(do-not-call withdrawal, the real path), `leadline worker` delivers their lead.processed
-webhooks to a receiver process, and every recorded delivery verifies with
-`leadline_client.webhooks.verify` under the endpoint's secret, and with no other secret."""
+(putting their number on the do-not-call list through the client withdraws them, a real
+path), `leadline worker` delivers their lead.processed webhooks to a receiver process, and
+every recorded delivery verifies with `leadline_client.webhooks.verify` under the endpoint's
+secret, and with no other secret."""
 
 import base64
 
 import orjson
 import pytest
-from client_support import leads, new_tenant, suppress_numbers
+from client_support import leads, new_tenant
 from conftest import leadline
 from tests.helpers import Worker, wait_for
 from tests.test_webhooks_live import Receiver
@@ -30,7 +31,7 @@ def test_real_deliveries_verify(live_db, live_server_proc, tmp_path):
     receiver.start()
     worker = Worker(env, tmp_path)
     try:
-        tenant = new_tenant(env, name="Hooks")
+        tenant = new_tenant(env)
         cid = tenant["campaign_id"]
         added = orjson.loads(
             leadline(
@@ -49,7 +50,8 @@ def test_real_deliveries_verify(live_db, live_server_proc, tmp_path):
         secret = added["secret"]
         with Leadline(tenant["access_token"], live_server_proc.url) as client:
             client.leads.create(cid, leads("h", COUNT, phone="9833333333", plan="gold"))
-        assert suppress_numbers(env, cid, ["+919833333333"]) == COUNT
+            # Listing the number processes its queued leads (the real path, lead_withdraw).
+            assert client.suppressions.create("9833333333").withdrawn == COUNT
         worker.start()
         worker.wait_ready()
         records = wait_for(

@@ -25,7 +25,7 @@ from ._errors import (
     UnprocessableEntityError,
     error_for,
 )
-from ._models import ChunkResult, CreateResult, LeadsCreated
+from ._models import ChunkResult, CreateResult, LeadCheck, LeadsCreated
 
 VERSION = "0.1.0"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -104,6 +104,8 @@ class Call:
     params: dict[str, str] | None = None
     body: bytes | None = None
     idempotency_key: str | None = None
+    # A POST that changes nothing (the dry runs): retried like a GET, without a key.
+    safe: bool = False
 
 
 def _json_default(value: Any) -> Any:
@@ -126,6 +128,12 @@ def write_call(method: str, path: str, payload: Any, key: str | None) -> Call:
     # Every write carries a key, so any write may be retried safely (the server replays the
     # first answer to a retry instead of running the request twice).
     return Call(method, path, body=dumps(payload), idempotency_key=key or new_key())
+
+
+def read_call(path: str, payload: Any) -> Call:
+    # The dry runs store nothing and echo what was sent: no key (the server would otherwise
+    # keep the answer, numbers and all, for a day), and safe to retry.
+    return Call("POST", path, body=dumps(payload), safe=True)
 
 
 def lead_id_str(value: LeadIdInput) -> str:
@@ -198,7 +206,7 @@ def retry_delay(
     """
     if attempt >= max_retries:
         return None
-    if call.method != "GET" and call.idempotency_key is None:
+    if call.method != "GET" and not call.safe and call.idempotency_key is None:
         return None
     if response is None:
         return backoff(attempt)
@@ -348,3 +356,52 @@ def phone_items(numbers: str | Iterable[str | Mapping[str, Any]]) -> list[Any]:
     if isinstance(numbers, str):
         return [{"phone_number": numbers}]
     return [n if isinstance(n, Mapping) else {"phone_number": n} for n in numbers]
+
+
+SuppressionInput = str | Mapping[str, Any]
+
+
+def suppression_items(
+    entries: SuppressionInput | Iterable[SuppressionInput],
+    campaign_id: str | None,
+    reason: str | None,
+) -> list[dict[str, Any]]:
+    """The body of a do-not-call create or delete: each entry a number or an object;
+    `campaign_id` and `reason` fill in what an entry does not say itself."""
+    items = phone_items(entries) if not isinstance(entries, Mapping) else [entries]
+    body = []
+    for item in items:
+        entry = dict(item)
+        if campaign_id is not None:
+            entry.setdefault("campaign_id", campaign_id)
+        if reason is not None:
+            entry.setdefault("reason", reason)
+        body.append(entry)
+    return body
+
+
+def number_list(phone_numbers: str | Iterable[str]) -> list[str]:
+    return [phone_numbers] if isinstance(phone_numbers, str) else list(phone_numbers)
+
+
+def list_params(campaign_id: str | None, page_size: int | None) -> dict[str, str]:
+    params = {"page_size": str(DEFAULT_PAGE_SIZE if page_size is None else page_size)}
+    if campaign_id is not None:
+        params["campaign_id"] = campaign_id
+    return params
+
+
+def checked_leads(data: Any, start: int) -> list[LeadCheck]:
+    """One answer of the create dry run, its positions made positions in the whole list."""
+    from dataclasses import replace
+
+    checks = []
+    for item in data.get("results") or []:
+        check = LeadCheck.from_dict(item)
+        if start:
+            errors = [
+                replace(p, index=None if p.index is None else p.index + start) for p in check.errors
+            ]
+            check = replace(check, index=check.index + start, errors=errors)
+        checks.append(check)
+    return checks

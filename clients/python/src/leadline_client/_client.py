@@ -7,28 +7,37 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
 from . import _base
-from ._base import Call, Config, LeadIdInput, Pacer, lead_id_str
+from ._base import Call, Config, LeadIdInput, Pacer, SuppressionInput, lead_id_str
 from ._errors import APIConnectionError, APITimeoutError
 from ._models import (
     ChunkResult,
     ConsentsRecorded,
     ConsentsWithdrawn,
     CreateResult,
+    ErasureReceipt,
+    LeadCheck,
     LeadConverted,
     LeadErased,
     LeadResult,
     LeadsDisabled,
+    NumberCheck,
     ResultsPage,
+    Suppression,
+    SuppressionsCreated,
+    SuppressionsDeleted,
+    SuppressionsPage,
 )
 
 LEADS = "/api/v4/leads"
 CONSENTS = "/api/v4/consents"
+SUPPRESSIONS = "/api/v4/suppressions"
 Epoch = datetime | float | int | None
+ItemT_co = TypeVar("ItemT_co", covariant=True)
 OnChunk = Callable[[ChunkResult], None]
 
 
@@ -87,6 +96,7 @@ class Leadline:
         self._pacer = Pacer()
         self.leads = Leads(self)
         self.consents = Consents(self)
+        self.suppressions = Suppressions(self)
 
     @property
     def base_url(self) -> str:
@@ -116,7 +126,9 @@ class Leadline:
             headers[_base.IDEMPOTENCY_HEADER] = call.idempotency_key
         attempt = 0
         while True:
-            time.sleep(self._pacer.wait_time())
+            wait = self._pacer.wait_time()
+            if wait:  # sleep(0) still costs a system call per request
+                time.sleep(wait)
             try:
                 response = self._http.request(
                     call.method,
@@ -260,25 +272,83 @@ class Leads:
         call = _base.write_call("POST", f"{LEADS}/convert/{campaign_id}/", body, idempotency_key)
         return LeadConverted.from_dict(self._client._json(call))
 
+    def check(
+        self,
+        campaign_id: str,
+        leads: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        chunk_size: int | None = None,
+    ) -> list[LeadCheck]:
+        """The dry run of `create`: per lead, what create would say of it and whether and
+        when its number would be dialled. Nothing is stored. A long list goes in chunks; each
+        LeadCheck's `index` (and its problems') is the position in the whole list."""
+        items = _base.as_items(leads)
+        size = chunk_size or self._client._config.max_leads_per_request
+        path = f"{LEADS}/check/{campaign_id}/"
+        checks: list[LeadCheck] = []
+        for start in range(0, max(len(items), 1), size):
+            call = _base.read_call(path, items[start : start + size])
+            checks += _base.checked_leads(self._client._json(call), start)
+        return checks
 
-class ResultsIterator:
-    """Lazily follows `next`: iterating yields LeadResult; `.pages()` yields ResultsPage."""
+    def erasure(self, receipt_id: str) -> ErasureReceipt:
+        """The receipt of an erasure (`delete(...).receipt_id`): `pending`, then `complete`."""
+        return ErasureReceipt.from_dict(
+            self._client._json(Call("GET", f"{LEADS}/erasures/{receipt_id}/"))
+        )
 
-    def __init__(self, client: Leadline, path: str, params: dict[str, str]) -> None:
+
+class _Page(Protocol[ItemT_co]):
+    @property
+    def next(self) -> str | None: ...
+
+    @property
+    def results(self) -> Sequence[ItemT_co]: ...
+
+
+ItemT = TypeVar("ItemT")
+PageT = TypeVar("PageT", bound="_Page[Any]")
+
+
+class Paginator(Generic[PageT, ItemT]):
+    """Lazily follows `next`: iterating yields the items; `.pages()` yields the pages."""
+
+    def __init__(
+        self,
+        client: Leadline,
+        path: str,
+        params: dict[str, str],
+        parse: Callable[[Any], PageT],
+    ) -> None:
         self._client = client
         self._path = path
         self._params = params
+        self._parse = parse
 
-    def pages(self) -> Iterator[ResultsPage]:
+    def pages(self) -> Iterator[PageT]:
         call: Call | None = Call("GET", self._path, params=self._params)
         while call is not None:
-            page = ResultsPage.from_dict(self._client._json(call))
+            page = self._parse(self._client._json(call))
             yield page
             call = Call("GET", _base.relative(page.next)) if page.next else None
 
-    def __iter__(self) -> Iterator[LeadResult]:
+    def __iter__(self) -> Iterator[ItemT]:
         for page in self.pages():
             yield from page.results
+
+
+class ResultsIterator(Paginator[ResultsPage, LeadResult]):
+    """The leads' results: iterating yields LeadResult; `.pages()` yields ResultsPage."""
+
+    def __init__(self, client: Leadline, path: str, params: dict[str, str]) -> None:
+        super().__init__(client, path, params, ResultsPage.from_dict)
+
+
+class SuppressionsIterator(Paginator[SuppressionsPage, Suppression]):
+    """The do-not-call entries: iterating yields Suppression; `.pages()` SuppressionsPage."""
+
+    def __init__(self, client: Leadline, params: dict[str, str]) -> None:
+        super().__init__(client, f"{SUPPRESSIONS}/", params, SuppressionsPage.from_dict)
 
 
 class Consents:
@@ -309,6 +379,57 @@ class Consents:
         return ConsentsWithdrawn.from_dict(self._client._json(call))
 
 
+class Suppressions:
+    """The do-not-call list: /api/v4/suppressions/. An entry is business-wide, or for one
+    campaign (`campaign_id`). The server keeps only a keyed hash of each number."""
+
+    def __init__(self, client: Leadline) -> None:
+        self._client = client
+
+    def create(
+        self,
+        entries: SuppressionInput | Iterable[SuppressionInput],
+        *,
+        campaign_id: str | None = None,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SuppressionsCreated:
+        """List numbers: each a number, or `{phone_number, campaign_id?, reason?}`;
+        `campaign_id` and `reason` apply to the entries that do not give their own. Queued
+        leads with these numbers are then processed without a call (`withdrawn`)."""
+        body = _base.suppression_items(entries, campaign_id, reason)
+        call = _base.write_call("POST", f"{SUPPRESSIONS}/create/", body, idempotency_key)
+        return SuppressionsCreated.from_dict(self._client._json(call))
+
+    def delete(
+        self,
+        entries: SuppressionInput | Iterable[SuppressionInput],
+        *,
+        campaign_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SuppressionsDeleted:
+        """Unlist numbers (from the business-wide list, or `campaign_id`'s)."""
+        body = _base.suppression_items(entries, campaign_id, None)
+        call = _base.write_call("POST", f"{SUPPRESSIONS}/delete/", body, idempotency_key)
+        return SuppressionsDeleted.from_dict(self._client._json(call))
+
+    def check(self, phone_numbers: str | Iterable[str]) -> list[NumberCheck]:
+        """Whether each number is listed, where and why, in the order given."""
+        body = {"phone_numbers": _base.number_list(phone_numbers)}
+        call = _base.read_call(f"{SUPPRESSIONS}/check/", body)
+        return [NumberCheck.from_dict(r) for r in self._client._json(call).get("results", [])]
+
+    def is_suppressed(self, phone_number: str) -> bool:
+        return self.check(phone_number)[0].suppressed
+
+    def list(
+        self, *, campaign_id: str | None = None, page_size: int | None = None
+    ) -> SuppressionsIterator:
+        """The entries, oldest first (all, or one campaign's): iterate it for Suppression
+        items, or `.pages()` for pages; fetched lazily, following `next`."""
+        return SuppressionsIterator(self._client, _base.list_params(campaign_id, page_size))
+
+
 # --- async ----------------------------------------------------------------------------------
 
 
@@ -335,6 +456,7 @@ class AsyncLeadline:
         self._pacer = Pacer()
         self.leads = AsyncLeads(self)
         self.consents = AsyncConsents(self)
+        self.suppressions = AsyncSuppressions(self)
 
     @property
     def base_url(self) -> str:
@@ -363,7 +485,9 @@ class AsyncLeadline:
             headers[_base.IDEMPOTENCY_HEADER] = call.idempotency_key
         attempt = 0
         while True:
-            await asyncio.sleep(self._pacer.wait_time())
+            wait = self._pacer.wait_time()
+            if wait:
+                await asyncio.sleep(wait)
             try:
                 response = await self._http.request(
                     call.method,
@@ -495,24 +619,64 @@ class AsyncLeads:
         call = _base.write_call("POST", f"{LEADS}/convert/{campaign_id}/", body, idempotency_key)
         return LeadConverted.from_dict(await self._client._json(call))
 
+    async def check(
+        self,
+        campaign_id: str,
+        leads: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        chunk_size: int | None = None,
+    ) -> list[LeadCheck]:
+        items = _base.as_items(leads)
+        size = chunk_size or self._client._config.max_leads_per_request
+        path = f"{LEADS}/check/{campaign_id}/"
+        checks: list[LeadCheck] = []
+        for start in range(0, max(len(items), 1), size):
+            call = _base.read_call(path, items[start : start + size])
+            checks += _base.checked_leads(await self._client._json(call), start)
+        return checks
 
-class AsyncResultsIterator:
-    def __init__(self, client: AsyncLeadline, path: str, params: dict[str, str]) -> None:
+    async def erasure(self, receipt_id: str) -> ErasureReceipt:
+        return ErasureReceipt.from_dict(
+            await self._client._json(Call("GET", f"{LEADS}/erasures/{receipt_id}/"))
+        )
+
+
+class AsyncPaginator(Generic[PageT, ItemT]):
+    """Lazily follows `next`: `async for` yields the items; `.pages()` the pages."""
+
+    def __init__(
+        self,
+        client: AsyncLeadline,
+        path: str,
+        params: dict[str, str],
+        parse: Callable[[Any], PageT],
+    ) -> None:
         self._client = client
         self._path = path
         self._params = params
+        self._parse = parse
 
-    async def pages(self) -> AsyncIterator[ResultsPage]:
+    async def pages(self) -> AsyncIterator[PageT]:
         call: Call | None = Call("GET", self._path, params=self._params)
         while call is not None:
-            page = ResultsPage.from_dict(await self._client._json(call))
+            page = self._parse(await self._client._json(call))
             yield page
             call = Call("GET", _base.relative(page.next)) if page.next else None
 
-    async def __aiter__(self) -> AsyncIterator[LeadResult]:
+    async def __aiter__(self) -> AsyncIterator[ItemT]:
         async for page in self.pages():
             for item in page.results:
                 yield item
+
+
+class AsyncResultsIterator(AsyncPaginator[ResultsPage, LeadResult]):
+    def __init__(self, client: AsyncLeadline, path: str, params: dict[str, str]) -> None:
+        super().__init__(client, path, params, ResultsPage.from_dict)
+
+
+class AsyncSuppressionsIterator(AsyncPaginator[SuppressionsPage, Suppression]):
+    def __init__(self, client: AsyncLeadline, params: dict[str, str]) -> None:
+        super().__init__(client, f"{SUPPRESSIONS}/", params, SuppressionsPage.from_dict)
 
 
 class AsyncConsents:
@@ -538,6 +702,47 @@ class AsyncConsents:
         body = _base.phone_items(phone_numbers)
         call = _base.write_call("POST", f"{CONSENTS}/delete/", body, idempotency_key)
         return ConsentsWithdrawn.from_dict(await self._client._json(call))
+
+
+class AsyncSuppressions:
+    def __init__(self, client: AsyncLeadline) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        entries: SuppressionInput | Iterable[SuppressionInput],
+        *,
+        campaign_id: str | None = None,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SuppressionsCreated:
+        body = _base.suppression_items(entries, campaign_id, reason)
+        call = _base.write_call("POST", f"{SUPPRESSIONS}/create/", body, idempotency_key)
+        return SuppressionsCreated.from_dict(await self._client._json(call))
+
+    async def delete(
+        self,
+        entries: SuppressionInput | Iterable[SuppressionInput],
+        *,
+        campaign_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SuppressionsDeleted:
+        body = _base.suppression_items(entries, campaign_id, None)
+        call = _base.write_call("POST", f"{SUPPRESSIONS}/delete/", body, idempotency_key)
+        return SuppressionsDeleted.from_dict(await self._client._json(call))
+
+    async def check(self, phone_numbers: str | Iterable[str]) -> list[NumberCheck]:
+        body = {"phone_numbers": _base.number_list(phone_numbers)}
+        data = await self._client._json(_base.read_call(f"{SUPPRESSIONS}/check/", body))
+        return [NumberCheck.from_dict(r) for r in data.get("results", [])]
+
+    async def is_suppressed(self, phone_number: str) -> bool:
+        return (await self.check(phone_number))[0].suppressed
+
+    def list(
+        self, *, campaign_id: str | None = None, page_size: int | None = None
+    ) -> AsyncSuppressionsIterator:
+        return AsyncSuppressionsIterator(self._client, _base.list_params(campaign_id, page_size))
 
 
 __all__ = ["AsyncLeadline", "Leadline", "lead_id_str"]
