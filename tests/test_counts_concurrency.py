@@ -10,9 +10,9 @@ dashboard's figures with the leads themselves.
 """
 
 import random
-from datetime import time
 import threading
 from collections import Counter
+from datetime import time
 
 import orjson
 import pytest
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def sizes() -> tuple[int, int]:
     """(leads to start with, API rounds): SQLite runs one writer at a time, so less."""
-    return (240, 30) if connection.vendor == "postgresql" else (80, 12)
+    return (160, 20) if connection.vendor == "postgresql" else (80, 12)
 
 
 def phone(i: int) -> str:

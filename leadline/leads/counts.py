@@ -242,7 +242,7 @@ RECOUNT_SLOTS = (
 def recount(*, campaign_id: int, lead_model: type[Model] = Lead) -> dict[CountKey, int]:
     """The campaign's counts from a full aggregate of its leads (non-zero keys only).
     `lead_model`: the migration that first fills the counts passes its historical model."""
-    leads = lead_model._default_manager.filter(campaign_id=campaign_id)  # type: ignore[attr-defined]
+    leads = lead_model._default_manager.filter(campaign_id=campaign_id)
     live = leads.filter(erased_at__isnull=True)
     found: dict[CountKey, int] = {}
     for status, n in leads.values_list("status").annotate(n=Count("pk")).order_by():
@@ -297,11 +297,12 @@ class CountsCheck:
     repaired: bool
 
 
-def _one_snapshot() -> None:
+def _one_snapshot(outermost: bool) -> None:
     """The kept rows and the leads read at one instant: on PostgreSQL the transaction is made
     REPEATABLE READ (its first statement), so a change committing meanwhile is either in both
-    or in neither. SQLite's transactions read one snapshot anyway."""
-    if is_postgres():
+    or in neither. SQLite's transactions read one snapshot anyway. Inside a caller's
+    transaction (tests) its isolation stands."""
+    if outermost and is_postgres():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
@@ -309,8 +310,9 @@ def _one_snapshot() -> None:
 def counts_verify(*, campaign: Campaign, repair: bool = False) -> CountsCheck:
     """Compare the campaign's kept counts with a full recount; with `repair`, replace its rows
     by the recount when they differ (one transaction)."""
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        _one_snapshot()
+        _one_snapshot(outermost)
         kept = _kept(campaign.pk)
         actual = recount(campaign_id=campaign.pk)
         differences = [

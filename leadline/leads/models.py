@@ -137,7 +137,13 @@ class CampaignCount(models.Model):
         CONVERTED = "converted", "Converted live leads"  # key ""
         PROCESSED = "processed", "Live leads processed per quarter-hour"  # slot, key ""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: its check takes a KEY SHARE lock on the campaign's row when the
+    # writer commits, which would queue behind (and deadlock with) the dialer's locks on that
+    # row; the rows are only ever written by the services for a campaign that exists, and
+    # go with it (CASCADE, by Django).
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     key = models.CharField(max_length=100, blank=True, default="")
     # PROCESSED: quarter-hours since the Unix epoch (UTC), so any time zone's days (their

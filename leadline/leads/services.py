@@ -485,7 +485,9 @@ def lead_withdraw(*, lead_pk: int, outcome: str, now: datetime | None = None) ->
     now = now or timezone.now()
     with transaction.atomic():
         lead = (
-            Lead.objects.select_for_update()
+            # The lead's row only: locking the campaign's too would queue every withdrawal
+            # behind the campaign's inserts and erasures (which update its lead_count).
+            Lead.objects.select_for_update(of=("self",))
             .select_related("campaign")
             .filter(
                 pk=lead_pk,

@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                 ('slot', models.IntegerField(default=0)),
                 ('n', models.BigIntegerField()),
                 ('compacted', models.BooleanField(default=False)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='campaigns.campaign')),
+                ('campaign', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='campaigns.campaign')),
             ],
             options={
                 'indexes': [models.Index(fields=['campaign', 'kind', 'slot'], name='campaigncount_read_idx'), models.Index(condition=models.Q(('compacted', False)), fields=['campaign'], name='campaigncount_dirty_idx')],
