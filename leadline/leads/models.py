@@ -108,6 +108,13 @@ class Lead(models.Model):
                 name="lead_live_status_idx",
                 condition=Q(erased_at__isnull=True),
             ),
+            # The campaign page's "in progress": leads held by a rep now (a few per campaign,
+            # one per rep), whatever the size of the campaign's queue.
+            models.Index(
+                fields=["campaign", "lease_expires_at"],
+                name="lead_leased_idx",
+                condition=Q(lease_expires_at__isnull=False, status="queued"),
+            ),
             # The GET walk counts the tombstones before a position to find page N's first lead:
             # erasures are rare, so this index is small.
             models.Index(
@@ -142,7 +149,7 @@ class CampaignCount(models.Model):
     # row; the rows are only ever written by the services for a campaign that exists, and
     # go with it (CASCADE, by Django).
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     key = models.CharField(max_length=100, blank=True, default="")

@@ -39,11 +39,15 @@ class Migration(migrations.Migration):
                 ('slot', models.IntegerField(default=0)),
                 ('n', models.BigIntegerField()),
                 ('compacted', models.BooleanField(default=False)),
-                ('campaign', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='campaigns.campaign')),
+                ('campaign', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='campaigns.campaign')),
             ],
             options={
                 'indexes': [models.Index(fields=['campaign', 'kind', 'slot'], name='campaigncount_read_idx'), models.Index(condition=models.Q(('compacted', False)), fields=['campaign'], name='campaigncount_dirty_idx')],
             },
+        ),
+        migrations.AddIndex(
+            model_name='lead',
+            index=models.Index(condition=models.Q(('lease_expires_at__isnull', False), ('status', 'queued')), fields=['campaign', 'lease_expires_at'], name='lead_leased_idx'),
         ),
         migrations.RunPython(fill_counts, migrations.RunPython.noop),
     ]
