@@ -447,10 +447,10 @@ def run(
             "them, the baseline does not."
         )
     report.note(
-        "raw = the one SQL statement answering the case, over "
+        "raw = the SQL answering the case, over "
         f"{'psycopg (autocommit)' if db.is_postgres else 'sqlite3'} on one connection: "
-        "pages by the ids-first subquery the selector uses, lookup and window directly "
-        "(ORDER BY ... LIMIT 100)."
+        "pages as the selector reads them (the tombstone count, then the range read by "
+        "position), lookup and window directly (ORDER BY ... LIMIT 100)."
     )
     report.note("while measuring, " + meter.result.describe(client="bench process"))
     if not db.is_postgres:
