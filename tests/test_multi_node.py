@@ -64,7 +64,7 @@ pytestmark = [
 ]
 
 REDIS_URL = os.environ.get("LEADLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-LEADS = 200
+LEADS = 120
 BATCH = 25
 RATE_LIMIT = 40
 
