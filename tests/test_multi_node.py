@@ -64,8 +64,8 @@ pytestmark = [
 ]
 
 REDIS_URL = os.environ.get("LEADLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-LEADS = 120
-BATCH = 25
+LEADS = 120  # a multiple of BATCH
+BATCH = 20
 RATE_LIMIT = 40
 
 
