@@ -3,7 +3,8 @@
 The leads table (`/voice/dashboard/campaigns/<id>/leads/`: first page, a deep keyset page,
 each filter, the lead_id search), the campaign page (lead counts by state in one aggregate,
 the charts) and the streamed CSV export, through the real login form and the real gunicorn
-server. Each page beside the statements it sends to `leads_lead` run directly over the driver
+server. Each page beside the statements it sends to `leads_lead` (and, the campaign page, to
+the kept counts in `leads_campaigncount`) run directly over the driver
 on one connection: those statements are recorded once from the page itself (bench/agent.py
 `dashboard`), with their parameters, so the baseline is exactly what the page asked the
 database. The export beside `COPY (SELECT ...) TO STDOUT` of the same rows (SQLite: a plain
@@ -44,6 +45,11 @@ CASE_BUDGET_S = 60
 # It applies to table pages only: the campaign page aggregates the whole campaign, and its
 # figure is reported beside the same aggregate's raw SQL without a target.
 TARGET_P99_MS = 100
+# The issue's bar for the campaign page, which reads the kept counts (leads.counts): the same
+# at 1M and 10M leads.
+CAMPAIGN_TARGET_P99_MS = 50
+# The tables whose statements make a page's baseline.
+LEAD_TABLES = ("leads_lead", "leads_campaigncount")
 EXPORT_RUNS = 2
 USERNAME = "bench-dashboard"
 # Weights of processed leads' outcomes, in the taxonomy's order (the default taxonomy: met,
@@ -84,7 +90,7 @@ def _statements(recorded: list, subs: dict) -> list[tuple[str, tuple]]:
     """The recorded statements on leads_lead, with `subs` applied to their parameters."""
     out = []
     for sql, params in recorded:
-        if "leads_lead" not in sql:
+        if not any(table in sql for table in LEAD_TABLES):
             continue
         changed = [subs.get(_key(p), p) for p in params]
         out.append((sql, tuple(_param(p) for p in changed)))
@@ -446,6 +452,9 @@ def run(
         erased=MIX_ERASED,
     )
     seeded = reads.seed(db, campaign_pk, count, mix)
+    # The bulk load bypassed the services: fill the kept counts from a full recount, with the
+    # real CLI (untimed setup).
+    recount_s = reads.counts_repair(env, public_id)
     states = seeded.states
     report.note(
         f"data setup, not measured: the read benchmark's seed ({seeded.seconds:.1f} s, "
@@ -454,7 +463,8 @@ def run(
             f"{name} {states.get(name, 0):,}"
             for name in ("queued", "processed", "disabled", "erased", "converted")
         )
-        + f" (converted across states); outcomes weighted {dict(mix.outcomes)}; "
+        + f" (converted across states); outcomes weighted {dict(mix.outcomes)}; kept counts "
+        f"filled by `leadline counts verify --repair` in {recount_s:.1f} s; "
         f"leads_lead holds {seeded.table_rows:,} rows in all campaigns."
     )
     rare_outcome = labels[min(range(len(labels)), key=lambda i: weights[i])]
@@ -506,20 +516,32 @@ def run(
         for case in cases:
             recorded = pages[samples[case.name]]
             runs = [_statements(recorded, subs) for subs in case.raw_subs]
-            found = {_key(v) for sql, params in recorded if "leads_lead" in sql for v in params}
+            found = {
+                _key(v)
+                for sql, params in recorded
+                if any(table in sql for table in LEAD_TABLES)
+                for v in params
+            }
             missing = set(case.raw_subs[0]) - found
             _expect(not missing, f"{case.name}: recorded parameters lack {missing}")
             _expect(runs[0], f"{case.name}: no statement on leads_lead recorded")
             api = _api_latencies(port, cookie, case.paths, _row_check(case.expect_rows))
             raw = _raw_latencies(db, raw_conn, runs)
-            target = TARGET_P99_MS if case.expect_rows is not None else None
+            target = TARGET_P99_MS if case.expect_rows is not None else CAMPAIGN_TARGET_P99_MS
             rows.append(latency_row(case.name, api, raw, target, db))
             statement_rows.append([case.name, str(len(recorded)), str(len(runs[0]))])
 
-        exports_api = [
-            export_api(port, cookie, export_path, server.worker_pids()) for _ in range(EXPORT_RUNS)
-        ]
-        exports_raw = [export_raw(db, raw_conn, pages[export_path]) for _ in range(EXPORT_RUNS)]
+        try:
+            exports_api = [
+                export_api(port, cookie, export_path, server.worker_pids())
+                for _ in range(EXPORT_RUNS)
+            ]
+            exports_raw = [export_raw(db, raw_conn, pages[export_path]) for _ in range(EXPORT_RUNS)]
+        except RuntimeError as exc:
+            # Reported, not fatal: the page figures above still stand.
+            export_failure = str(exc)
+        else:
+            export_failure = None
 
     report.table(
         [
@@ -537,10 +559,12 @@ def run(
         rows,
     )
     report.note(
-        "campaign page: lead counts by state, the outcome breakdown and processed-per-day are "
-        "aggregates over the whole campaign (scans of its leads), so they grow with it; no "
-        f"target. Table pages: target p99 < {TARGET_P99_MS} ms, our own bar for a table that "
-        "stays fast on a million leads."
+        "campaign page: lead counts by state, the outcome breakdown and processed-per-day read "
+        "the kept counts (leads_campaigncount: about one row per status, outcome and "
+        "quarter-hour of the last 30 days) and the leases held now, so its cost does not grow "
+        f"with the campaign: target p99 < {CAMPAIGN_TARGET_P99_MS} ms (issue 14). Table pages: "
+        f"target p99 < {TARGET_P99_MS} ms, our own bar for a table that stays fast on a "
+        "million leads."
     )
     report.note(
         f"n sequential GETs per case on one keep-alive connection with the session cookie, "
@@ -549,13 +573,18 @@ def run(
         "day / live lead each request (the baseline draws its own)."
     )
     report.note(
-        "raw = the page's statements on leads_lead (recorded from the page, same SQL and "
+        "raw = the page's statements on leads_lead and leads_campaigncount (recorded from the "
+        "page, same SQL and "
         "parameters) run back to back over "
         f"{'psycopg (autocommit, ClientCursor)' if db.is_postgres else 'sqlite3'} on one "
         "connection; the page also reads its session, user and campaign."
     )
-    report.table(["page", "statements", "on leads_lead (= raw)"], statement_rows)
+    report.table(["page", "statements", "on leads (= raw)"], statement_rows)
 
+    if export_failure is not None:
+        report.note(f"export not measured: {export_failure}")
+        report.note("while measuring, " + meter.result.describe(client="bench process"))
+        return
     live = seeded.count - states.get("erased", 0)
     export_rows = []
     for label, runs in (("export.csv (page)", exports_api), ("raw (keys + rows)", exports_raw)):

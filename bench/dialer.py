@@ -81,6 +81,7 @@ def seed_queue(db: Database, campaign_pk: int, count: int) -> float:
                 0,
                 created,
                 0,
+                i + 1,  # position: the campaign is new
             )
 
     db.load_leads(campaign_pk, INSERT_COLUMNS, rows())

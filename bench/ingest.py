@@ -36,6 +36,8 @@ INSERT_COLUMNS = (
     "priority",
     "due_at",
     "attempts_count",
+    # The lead's place in its campaign (1, 2, 3, ...), which the service gives at insert.
+    "position",
 )
 
 
@@ -56,7 +58,9 @@ def make_leads(count: int, *, seed: int = 1) -> list[dict]:
     ]
 
 
-def raw_batches(db: Database, leads: list[dict], campaign_pk: int) -> list[list[tuple]]:
+def raw_batches(
+    db: Database, leads: list[dict], campaign_pk: int, first_position: int = 1
+) -> list[list[tuple]]:
     """The rows the API stores for `leads` (phone in E.164, custom fields as JSON), built
     before timing just as the API bodies are encoded before timing."""
     now = db.timestamp(datetime.now(UTC))
@@ -75,8 +79,9 @@ def raw_batches(db: Database, leads: list[dict], campaign_pk: int) -> list[list[
             0,
             now,
             0,
+            first_position + n,
         )
-        for lead in leads
+        for n, lead in enumerate(leads)
     ]
     return [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
 
@@ -251,7 +256,7 @@ def run(
         bodies = [orjson.dumps(leads[i : i + BATCH]) for i in range(0, count, BATCH)]
         batch_sizes = [len(leads[i : i + BATCH]) for i in range(0, count, BATCH)]
         request_bytes = len(bodies[0])
-        batches = raw_batches(db, leads, raw_pk)
+        batches = raw_batches(db, leads, raw_pk, first_position=(round_no - 1) * count + 1)
         # Baseline first, then the API, each after a maintenance pass, so that neither pays
         # for cleaning up after the other's rows (autovacuum, WAL checkpoint) while timed.
         db.maintain()

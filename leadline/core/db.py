@@ -119,3 +119,11 @@ def precompiled(
             raise RuntimeError(f"cannot precompile the {name} statement")
         _PRECOMPILED[key] = PrecompiledStatement(sql, list(params), pk_at, now_at)
     return _PRECOMPILED[key]
+
+
+def epoch_slot_sql(column: str, seconds: int) -> str:
+    """SQL for the `seconds`-long slot since the Unix epoch a timestamp column falls in (whole
+    seconds floored, then whole slots), the same as `int(at.timestamp()) // seconds`."""
+    if is_postgres():
+        return f"(FLOOR(EXTRACT(EPOCH FROM {column}))::bigint / {int(seconds)})"
+    return f"(CAST(strftime('%%s', {column}) AS INTEGER) / {int(seconds)})"

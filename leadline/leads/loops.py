@@ -2,7 +2,7 @@
 
 from leadline.core.loops import register, register_factory
 
-from . import imports, services
+from . import counts, imports, services
 
 
 @register("process-lead-imports", interval_seconds=1)
@@ -15,6 +15,12 @@ def process_lead_imports() -> int:
 def purge_lead_imports() -> int:
     # Undecided uploads hold personal data: they expire, and old problem reports go too.
     return imports.imports_purge()
+
+
+@register("compact-campaign-counts", interval_seconds=5)
+def compact_campaign_counts() -> int:
+    # Keeps the dashboard's reads of the counts at about one row per key (see leads.counts).
+    return counts.counts_compact()
 
 
 class CompleteErasureReceipts:

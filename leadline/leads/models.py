@@ -59,10 +59,17 @@ class Lead(models.Model):
     # shown on the dashboard; empty once nothing holds it back.
     # db_default: the bulk insert (COPY) names its columns and leaves this one to the database.
     wait_reason = models.CharField(max_length=200, blank=True, db_default="")
+    # The lead's place in its campaign's creation order: 1, 2, 3, ... given at insert under the
+    # campaign's lock (leads.services.lead_create_batch), so it grows with the id and never
+    # skips. The GET walk seeks page N by position instead of skipping N pages with OFFSET
+    # (selectors.lead_results_page); erased leads keep theirs (a tombstone is a gap).
+    position = models.BigIntegerField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "lead_id"], name="lead_campaign_lead_id")
+            models.UniqueConstraint(fields=["campaign", "lead_id"], name="lead_campaign_lead_id"),
+            # Also the walk's index (a range seek from a position) and the next position's.
+            models.UniqueConstraint(fields=["campaign", "position"], name="lead_campaign_position"),
         ]
         indexes = [
             # The GET walk: live leads of a campaign in id order (index-only on PostgreSQL).
@@ -101,10 +108,70 @@ class Lead(models.Model):
                 name="lead_live_status_idx",
                 condition=Q(erased_at__isnull=True),
             ),
+            # The campaign page's "in progress": leads held by a rep now (a few per campaign,
+            # one per rep), whatever the size of the campaign's queue.
+            models.Index(
+                fields=["campaign", "lease_expires_at"],
+                name="lead_leased_idx",
+                condition=Q(lease_expires_at__isnull=False, status="queued"),
+            ),
+            # The GET walk counts the tombstones before a position to find page N's first lead:
+            # erasures are rare, so this index is small.
+            models.Index(
+                fields=["campaign", "position"],
+                name="lead_erased_position_idx",
+                condition=Q(erased_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"lead {self.lead_id or '(erased)'} in {self.campaign_id}"
+
+
+class CampaignCount(models.Model):
+    """One change to a campaign's lead counts, or the compacted sum of earlier ones.
+
+    A campaign's count for (kind, key, slot) is the SUM of its rows. The lead services insert
+    a row per change in their own transaction (leads.counts); the `compact-campaign-counts`
+    worker loop folds them into one row per key. Insert-only writes never wait on each other
+    and cannot deadlock, unlike `UPDATE ... SET n = n + 1` on a few hot rows per campaign,
+    which every disposition, import and erasure of the campaign would queue on until commit.
+    """
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Leads by status"  # key: Lead.status (erased leads: "erased")
+        OUTCOME = "outcome", "Processed live leads by outcome"  # key: lead_outcome ("" if none)
+        CONVERTED = "converted", "Converted live leads"  # key ""
+        PROCESSED = "processed", "Live leads processed per quarter-hour"  # slot, key ""
+
+    # No database constraint: its check takes a KEY SHARE lock on the campaign's row when the
+    # writer commits, which would queue behind (and deadlock with) the dialer's locks on that
+    # row; the rows are only ever written by the services for a campaign that exists, and
+    # go with it (CASCADE, by Django).
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    key = models.CharField(max_length=100, blank=True, default="")
+    # PROCESSED: quarter-hours since the Unix epoch (UTC), so any time zone's days (their
+    # offsets are whole quarter-hours) can be summed from them; 0 for the other kinds.
+    slot = models.IntegerField(default=0)
+    n = models.BigIntegerField()
+    compacted = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["campaign", "kind", "slot"], name="campaigncount_read_idx"),
+            # The compaction loop looks only at rows not yet folded.
+            models.Index(
+                fields=["campaign"],
+                name="campaigncount_dirty_idx",
+                condition=Q(compacted=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.kind} {self.key or self.slot}: {self.n:+d}"
 
 
 def _import_upload_to(instance: "LeadImport", filename: str) -> str:

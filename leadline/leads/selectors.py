@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from leadline.accounts.models import Business
@@ -17,6 +17,7 @@ from leadline.core.db import values_in
 from leadline.core.errors import NotFound
 from leadline.core.phones import mask_phone
 
+from .counts import SLOT_SECONDS, CampaignCounts, campaign_counts, slot_of
 from .hooks import ERASURE_COUNTS
 from .models import ErasureReceipt, Lead
 from .results import RESULT_FIELDS, result_item
@@ -79,6 +80,32 @@ def _filtered(campaign: Campaign, query: ResultsQuery) -> QuerySet[Lead]:
     return leads
 
 
+# Counting rounds before `_live_position` counts every tombstone in one pass instead.
+_POSITION_ROUNDS = 4
+
+
+def _live_position(campaign: Campaign, k: int) -> int:
+    """The position of the campaign's k-th live lead (1-based) in position order.
+
+    Positions run 1, 2, 3, ... over all the campaign's leads; erased ones (tombstones) are
+    gaps. The k-th live lead sits at the least p with p = k + (tombstones at or before p):
+    iterate from p = k, each round one count on the small tombstone index (usually done in
+    one or two rounds, as erasures are rare). A long run of tombstones could take many
+    rounds, so after a few the answer comes from all of them at once: for the i-th tombstone
+    at position e, e - i live leads precede it, and it precedes the k-th live lead exactly
+    when e - i < k.
+    """
+    tombstones = Lead.objects.filter(campaign=campaign, erased_at__isnull=False)
+    position = k
+    for _ in range(_POSITION_ROUNDS):
+        found = k + tombstones.filter(position__lte=position).count()
+        if found == position:
+            return position
+        position = found
+    live_before = F("position") - Window(RowNumber(), order_by=F("position").asc())
+    return k + tombstones.annotate(live_before=live_before).filter(live_before__lt=k).count()
+
+
 def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage:
     """One page of a campaign's results.
 
@@ -101,11 +128,21 @@ def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage
     last_page = max(1, math.ceil(count / query.page_size))
     if query.page > last_page:
         raise PageOutOfRange
-    order = ("processed_at", "id") if query.windowed else ("id",)
     offset = (query.page - 1) * query.page_size
-    # Page the ids first (an index-only scan), then fetch only the rows of this page.
-    page_ids = leads.order_by(*order).values("id")[offset : offset + query.page_size]
-    rows = Lead.objects.filter(id__in=page_ids).order_by(*order).values(*RESULT_FIELDS)
+    if query.windowed:
+        order = ("processed_at", "id")
+        # Page the ids first (an index-only scan), then fetch only the rows of this page.
+        page_ids = leads.order_by(*order).values("id")[offset : offset + query.page_size]
+        rows = Lead.objects.filter(id__in=page_ids).order_by(*order).values(*RESULT_FIELDS)
+    else:
+        # The whole walk: positions follow ids, so a range seek from the page's first lead
+        # reads the same rows as OFFSET would, at the same cost on any page.
+        first = _live_position(campaign, offset + 1)
+        rows = (
+            leads.filter(position__gte=first)
+            .order_by("position")
+            .values(*RESULT_FIELDS)[: query.page_size]
+        )
     items = [result_item(row, campaign.public_id) for row in rows]
     return ResultsPage(
         count=count,
@@ -180,29 +217,72 @@ class LeadCounts:
     converted: int
 
 
-def lead_counts(*, campaign: Campaign, now: datetime | None = None) -> LeadCounts:
-    """The campaign's leads by state, in one aggregate query (conditional counts)."""
-    now = now or timezone.now()
-    conditions = _state_conditions(now)
-    totals = Lead.objects.filter(campaign=campaign).aggregate(
-        total=Count("pk"), **{name: Count("pk", filter=q) for name, q in conditions.items()}
+def _days(campaign: Campaign, days: int, now: datetime) -> tuple[ZoneInfo, date, int, int]:
+    """The campaign's zone, the first of the last `days` local days (today included), and
+    the quarter-hours those days span (local midnights, so a day stays the campaign's day
+    across a DST change)."""
+    zone = ZoneInfo(campaign.timezone)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+    return zone, first, slot_of(start), slot_of(end)
+
+
+def _kept(campaign: Campaign, days: int, now: datetime) -> CampaignCounts:
+    _, _, slots_from, slots_to = _days(campaign, days, now)
+    return campaign_counts(campaign=campaign, slots_from=slots_from, slots_to=slots_to)
+
+
+def _state_counts(campaign: Campaign, kept: CampaignCounts, now: datetime) -> LeadCounts:
+    # "In progress" is a lease held now, and a lease runs out by itself, so it is not kept:
+    # the leased leads are few (one per rep at most), read through the lease index.
+    held = Lead.objects.filter(_state_conditions(now)["in_progress"], campaign=campaign).count()
+    status = kept.status
+    return LeadCounts(
+        total=sum(status.values()),
+        queued=status.get(Lead.Status.QUEUED, 0) - held,
+        in_progress=held,
+        processed=status.get(Lead.Status.PROCESSED, 0),
+        disabled=status.get(Lead.Status.DISABLED, 0),
+        erased=status.get(Lead.Status.ERASED, 0),
+        converted=kept.converted,
     )
-    return LeadCounts(**totals)
+
+
+def _outcome_counts(campaign: Campaign, kept: CampaignCounts) -> list[tuple[str, int]]:
+    counts = {key: n for key, n in kept.outcomes.items() if n}
+    # Uses the prefetched taxonomy when the caller has it (campaign_config_get_for_business).
+    labels = [outcome.label for outcome in campaign.outcomes.all()]
+    rest = sorted(label for label in counts if label not in labels)
+    return [(label or "(none)", counts.get(label, 0)) for label in [*labels, *rest]]
+
+
+def _per_day(
+    campaign: Campaign, kept: CampaignCounts, days: int, now: datetime
+) -> list[tuple[date, int]]:
+    zone, first, _, _ = _days(campaign, days, now)
+    counts: dict[date, int] = {}
+    for slot, n in kept.slots.items():
+        # A quarter-hour lies inside one local day of any time zone.
+        day = datetime.fromtimestamp(slot * SLOT_SECONDS, zone).date()
+        counts[day] = counts.get(day, 0) + n
+    return [
+        (first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range(days)
+    ]
+
+
+def lead_counts(*, campaign: Campaign, now: datetime | None = None) -> LeadCounts:
+    """The campaign's leads by state, from the kept counts (leads.counts) and the leases."""
+    now = now or timezone.now()
+    return _state_counts(campaign, campaign_counts(campaign=campaign), now)
 
 
 def lead_outcome_counts(*, campaign: Campaign) -> list[tuple[str, int]]:
-    """Processed live leads by outcome: the taxonomy's order (zeros included), then any label
-    the taxonomy no longer has (an outcome renamed or removed after leads got it)."""
-    counts = dict(
-        Lead.objects.filter(campaign=campaign, erased_at__isnull=True, processed_at__isnull=False)
-        .values_list("lead_outcome")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    # Uses the prefetched taxonomy when the caller has it (campaign_config_get_for_business).
-    labels = [outcome.label for outcome in campaign.outcomes.all()]
-    rest = sorted((label for label in counts if label not in labels), key=lambda v: v or "")
-    return [(label or "(none)", counts.get(label, 0)) for label in [*labels, *rest]]
+    """Processed live leads by outcome (kept counts): the taxonomy's order (zeros included),
+    then any label the taxonomy no longer has (an outcome renamed or removed after leads got
+    it)."""
+    return _outcome_counts(campaign, campaign_counts(campaign=campaign))
 
 
 def lead_processed_per_day(
@@ -211,28 +291,26 @@ def lead_processed_per_day(
     """Live leads processed on each of the last `days` days (today included), by the
     campaign's local calendar, oldest first; days without any are 0."""
     now = now or timezone.now()
-    zone = ZoneInfo(campaign.timezone)
-    today = now.astimezone(zone).date()
-    first = today - timedelta(days=days - 1)
-    # Local midnights, so a day is the campaign's day even across a DST change.
-    start = datetime.combine(first, time.min, tzinfo=zone)
-    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
-    counts = dict(
-        Lead.objects.filter(
-            campaign=campaign,
-            erased_at__isnull=True,
-            processed_at__isnull=False,
-            processed_at__gte=start,
-            processed_at__lt=end,
-        )
-        .annotate(day=TruncDate("processed_at", tzinfo=zone))
-        .values_list("day")
-        .annotate(n=Count("pk"))
-        .order_by()
+    return _per_day(campaign, _kept(campaign, days, now), days, now)
+
+
+@dataclass(frozen=True)
+class LeadFigures:
+    counts: LeadCounts
+    outcomes: list[tuple[str, int]]
+    per_day: list[tuple[date, int]]
+
+
+def lead_figures(*, campaign: Campaign, days: int = 30, now: datetime | None = None) -> LeadFigures:
+    """The campaign page's figures (lead_counts, lead_outcome_counts, lead_processed_per_day)
+    from one read of the kept counts and one of the leases, whatever the campaign's size."""
+    now = now or timezone.now()
+    kept = _kept(campaign, days, now)
+    return LeadFigures(
+        counts=_state_counts(campaign, kept, now),
+        outcomes=_outcome_counts(campaign, kept),
+        per_day=_per_day(campaign, kept, days, now),
     )
-    return [
-        (first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range(days)
-    ]
 
 
 @dataclass(frozen=True)

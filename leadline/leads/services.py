@@ -3,7 +3,12 @@
 Lead inserts of one campaign are serialised on the campaign row (the `lead_count` update takes
 its lock first). That makes the duplicate check race-free and guarantees that ids are committed
 in increasing order per campaign, which is what keeps the GET walk (ordered by id) stable: a
-lead created during a walk always lands after every page already read.
+lead created during a walk always lands after every page already read. Under the same lock
+each new lead gets the campaign's next `position` (1, 2, 3, ... in id order), which the walk
+seeks pages by.
+
+Every service that changes what the campaign's counts count (status, outcome and processing
+time, conversion, erasure) records the change in its own transaction (`leads.counts`).
 """
 
 import logging
@@ -13,7 +18,7 @@ from typing import Any
 
 import orjson
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
 from leadline.accounts import audit
@@ -28,7 +33,7 @@ from leadline.core import recordings
 from leadline.core.db import db_datetime, is_postgres, pg_cursor
 from leadline.core.errors import BadRequest, Conflict, NotFound
 
-from . import hooks
+from . import counts, hooks
 from .models import ErasureReceipt, Lead, LeadImportProblem
 from .results import lead_result
 from .selectors import lead_ids_existing
@@ -59,6 +64,7 @@ _INSERT_COLUMNS = (
     "priority",
     "due_at",
     "attempts_count",
+    "position",
 )
 
 
@@ -76,7 +82,14 @@ class LeadProblems(BadRequest):
         )
 
 
-def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
+def _next_position(campaign: Campaign) -> int:
+    """The position after the campaign's last lead: call under the campaign's row lock (a
+    backward step on the (campaign, position) index)."""
+    last = Lead.objects.filter(campaign=campaign).aggregate(last=Max("position"))["last"]
+    return (last or 0) + 1
+
+
+def _insert_rows(campaign: Campaign, leads: list[CleanLead], first_position: int) -> None:
     now = timezone.now()
     table = Lead._meta.db_table
     columns = ", ".join(_INSERT_COLUMNS)
@@ -99,8 +112,9 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead]) -> None:
             0,
             stamp,
             0,
+            first_position + i,
         )
-        for lead in leads
+        for i, lead in enumerate(leads)
     )
     if postgres:
         # COPY is ~3x a multi-row INSERT here; it runs on Django's connection, so inside
@@ -152,7 +166,13 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
                     lead_count=F("lead_count") + len(leads)
                 )
                 # The unique constraint is the duplicate check: the happy path pays no probe.
-                _insert_rows(campaign, leads)
+                _insert_rows(campaign, leads, _next_position(campaign))
+                counts.counts_add(
+                    campaign_id=campaign.pk,
+                    kind=counts.Kind.STATUS,
+                    key=Lead.Status.QUEUED,
+                    n=len(leads),
+                )
                 _withdraw_suppressed(campaign, leads)
             return lead_ids
         except IntegrityError:
@@ -223,7 +243,11 @@ def lead_disable_batch(*, campaign: Campaign, lead_ids: list[str]) -> list[str]:
             items=[(lead, _event_payload(lead, campaign, disabled_at=now)) for lead in newly],
         )
         # A processed lead keeps its result; only leads still waiting change state.
-        live.filter(status=Lead.Status.QUEUED).update(status=Lead.Status.DISABLED)
+        stopped = live.filter(status=Lead.Status.QUEUED).update(status=Lead.Status.DISABLED)
+        deltas = counts.CountDeltas()
+        deltas.add(campaign.pk, counts.Kind.STATUS, -stopped, key=Lead.Status.QUEUED)
+        deltas.add(campaign.pk, counts.Kind.STATUS, stopped, key=Lead.Status.DISABLED)
+        deltas.write()
     return wanted
 
 
@@ -274,11 +298,13 @@ def lead_convert(*, campaign: Campaign, lead_id: str, detail: str) -> Lead:
     """Record the client's conversion; the first conversion time is kept, the detail updated."""
     with transaction.atomic():
         lead = _get_live_lead_for_update(campaign, lead_id)
+        before = counts.counted(lead)
         now = timezone.now()
         lead.converted_at = lead.converted_at or now
         lead.conversion_detail = detail
         lead.updated_at = now
         lead.save(update_fields=["converted_at", "conversion_detail", "updated_at"])
+        counts.counts_lead_changed(lead=lead, before=before)
         hooks.lead_events_optional(
             campaign=campaign,
             type=hooks.LEAD_CONVERTED,
@@ -329,6 +355,13 @@ def lead_erase(*, campaign: Campaign, lead_id: str, suppress: bool = False) -> E
                 source=Suppression.Source.ERASURE,
             )
         wiped = [name for name in _ERASED_FIELDS if getattr(lead, name) not in (None, "", {})]
+        deltas = counts.CountDeltas()
+        deltas.change(
+            campaign.pk,
+            counts.counted(lead),
+            counts.Counted(status=Lead.Status.ERASED, converted=False, processed=None),
+        )
+        deltas.write()
         Lead.objects.filter(pk=lead.pk).update(
             lead_id=None,
             phone_number=None,
@@ -452,7 +485,9 @@ def lead_withdraw(*, lead_pk: int, outcome: str, now: datetime | None = None) ->
     now = now or timezone.now()
     with transaction.atomic():
         lead = (
-            Lead.objects.select_for_update()
+            # The lead's row only: locking the campaign's too would queue every withdrawal
+            # behind the campaign's inserts and erasures (which update its lead_count).
+            Lead.objects.select_for_update(of=("self",))
             .select_related("campaign")
             .filter(
                 pk=lead_pk,
@@ -464,6 +499,7 @@ def lead_withdraw(*, lead_pk: int, outcome: str, now: datetime | None = None) ->
         )
         if lead is None:
             return None
+        before = counts.counted(lead)
         lead.status = Lead.Status.PROCESSED
         lead.processed_at = now
         lead.lead_outcome = outcome
@@ -482,6 +518,7 @@ def lead_withdraw(*, lead_pk: int, outcome: str, now: datetime | None = None) ->
                 "updated_at",
             ]
         )
+        counts.counts_lead_changed(lead=lead, before=before)
         hooks.lead_event(
             lead=lead,
             type=hooks.LEAD_PROCESSED,

@@ -65,6 +65,7 @@ def make_lead(campaign):
         contact_name="Person",
         created_at=now,
         updated_at=now,
+        position=next(_seq),
     )
 
 

@@ -14,6 +14,7 @@ from leadline.campaigns.rules import AnswerError, answers_clean
 from leadline.compliance.models import Suppression
 from leadline.compliance.services import SuppressionItem, suppressions_add
 from leadline.core.errors import BadRequest, Conflict, NotFound
+from leadline.leads import counts as lead_counts
 from leadline.leads import hooks as lead_hooks
 from leadline.leads.models import Lead
 from leadline.leads.results import lead_result
@@ -168,6 +169,7 @@ def disposition_submit(
 
     with transaction.atomic():
         lead, attempt = _lock_lead_and_attempt(attempt)
+        counted_before = lead_counts.counted(lead)
         if lead.erased_at is not None:
             # Erased mid-call: whatever was captured is discarded.
             _attempt_discard(attempt)
@@ -188,6 +190,8 @@ def disposition_submit(
             state = _apply_outcome(lead, outcome, attempt, now, skip_delays)
             lead.updated_at = now
             lead.save(update_fields=LEAD_DISPOSITION_FIELDS)
+        # The campaign's counts change with the lead, in this transaction.
+        lead_counts.counts_lead_changed(lead=lead, before=counted_before)
         if state == "processed":
             lead_hooks.lead_event(
                 lead=lead,

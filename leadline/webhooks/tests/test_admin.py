@@ -34,6 +34,7 @@ def event(campaign):
         contact_name="Meera",
         created_at=now,
         updated_at=now,
+        position=1,
     )
     return Event.objects.create(
         business=campaign.business,
