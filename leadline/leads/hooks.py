@@ -31,6 +31,11 @@ class LeadEventRecorder(Protocol):
     def record(self, *, lead: Lead, type: str, payload: dict[str, Any]) -> None:
         """Record an event that is always kept (lead.processed: GET reads it back)."""
 
+    def record_many(
+        self, *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
+    ) -> None:
+        """`record` for many leads of one campaign at once (kept like `record`)."""
+
     def record_optional(
         self, *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
     ) -> int:
@@ -95,6 +100,14 @@ def lead_event(*, lead: Lead, type: str, payload: dict[str, Any]) -> None:
     """Announce a lead event; call inside the transaction of the change it announces."""
     for recorder in _event_recorders:
         recorder.record(lead=lead, type=type, payload=payload)
+
+
+def lead_events(*, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]) -> None:
+    """`lead_event` for many leads of one campaign (a batch processed at once)."""
+    if not items:
+        return
+    for recorder in _event_recorders:
+        recorder.record_many(campaign=campaign, type=type, items=items)
 
 
 def lead_events_optional(

@@ -240,11 +240,36 @@ def events_record_optional(
     return len(events)
 
 
+def events_record_many(
+    *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
+) -> None:
+    """`event_record` for many leads of one campaign: kept whether or not anyone subscribed
+    (lead.processed: GET reads it back), one bulk insert of events and one of deliveries."""
+    if not items:
+        return
+    events = Event.objects.bulk_create(
+        Event(
+            business_id=campaign.business_id,
+            campaign=campaign,
+            lead=lead,
+            type=type,
+            payload=payload,
+        )
+        for lead, payload in items
+    )
+    _fan_out(events, _subscribed(campaign, type))
+
+
 class _Outbox:
     """The outbox as the leads' event recorder (registered in `WebhooksConfig.ready`)."""
 
     def record(self, *, lead: Lead, type: str, payload: dict[str, Any]) -> None:
         event_record(lead=lead, type=type, payload=payload)
+
+    def record_many(
+        self, *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
+    ) -> None:
+        events_record_many(campaign=campaign, type=type, items=items)
 
     def record_optional(
         self, *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]

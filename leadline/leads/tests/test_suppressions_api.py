@@ -18,8 +18,10 @@ from leadline.dialer import services as dialer
 from leadline.dialer.models import CallAttempt
 from leadline.dialer.telephony.simulator import SimulatorProvider
 from leadline.dialer.tests.conftest import make_rep
+from leadline.leads.counts import counts_verify
 from leadline.leads.models import Lead
 from leadline.webhooks.models import Event
+from leadline.webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -351,7 +353,9 @@ def test_list_errors(api, other_campaign):
 # --- effects on leads ------------------------------------------------------------------------
 
 
-def test_a_lead_created_with_a_listed_number_is_processed_at_once(api, business, campaign):
+def test_a_lead_created_with_a_listed_number_is_processed_at_once(
+    api, business, campaign, settings
+):
     other = campaign_create(business=business, name="Upsell")
     api.post(
         CREATE,
@@ -361,14 +365,20 @@ def test_a_lead_created_with_a_listed_number_is_processed_at_once(api, business,
             {"phone_number": "9000000003", "campaign_id": other.public_id},  # not this one
         ],
     )
+    settings.LEADLINE_WEBHOOK_ALLOW_PRIVATE = True  # nothing is sent: the outbox is read
+    hook = endpoint_create(business=business, url="http://127.0.0.1:9/hook").endpoint
     leads = [new_lead(f"n{i}", f"900000000{i}") for i in range(1, 5)]
     with CaptureQueriesContext(connection) as queries:
         response = api.post(leads_url(campaign), leads)
     assert response.status_code == 201, response.content
     assert response.json()["created"] == 4
-    # The whole batch is looked up in one query, not one per lead.
+    # The whole batch is looked up in one query, not one per lead, and the listed leads are
+    # processed together: one UPDATE of leads, one insert of events, not one of each per lead.
     table = Suppression._meta.db_table
-    assert sum(table in q["sql"] for q in queries.captured_queries) == 1
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert sum(table in sql for sql in sqls) == 1
+    assert sum(sql.startswith('UPDATE "leads_lead"') for sql in sqls) == 1
+    assert sum(sql.startswith('INSERT INTO "webhooks_event"') for sql in sqls) == 1
 
     by_id = {lead.lead_id: lead for lead in Lead.objects.filter(campaign=campaign)}
     for lead_id in ("n1", "n2"):
@@ -380,10 +390,16 @@ def test_a_lead_created_with_a_listed_number_is_processed_at_once(api, business,
     for lead_id in ("n3", "n4"):
         assert (by_id[lead_id].status, by_id[lead_id].lead_outcome) == ("queued", None)
         assert not Event.objects.filter(lead=by_id[lead_id]).exists()
-    # What the client reads back says so too.
+    # What the client reads back says so too, and the webhook carries exactly that item.
     results = api.get(f"/api/v4/leads/responses/{campaign.public_id}/").json()["results"]
     outcomes = {r["lead_id"]: r["lead_outcome"] for r in results}
     assert outcomes == {"n1": NOT_CALLED_DNC, "n2": NOT_CALLED_DNC, "n3": None, "n4": None}
+    for item in results[:2]:
+        event = Event.objects.get(lead=by_id[item["lead_id"]], type="lead.processed")
+        assert event.payload == item
+        assert event.deliveries.get().endpoint == hook
+    # The campaign's counts moved with them (queued -> processed, by outcome and per day).
+    assert counts_verify(campaign=campaign).differences == []
 
 
 def test_a_listed_number_is_never_dialled(api, campaign, monkeypatch):
