@@ -352,3 +352,15 @@ LEADLINE_IDEMPOTENCY_MAX_RECORDS = int(os.environ.get("LEADLINE_IDEMPOTENCY_MAX_
 # stops renewing it for this long (a crashed process) no longer blocks the next export.
 LEADLINE_EXPORTS_PER_MINUTE = int(os.environ.get("LEADLINE_EXPORTS_PER_MINUTE", "3"))
 LEADLINE_EXPORT_RUN_LEASE_SECONDS = int(os.environ.get("LEADLINE_EXPORT_RUN_LEASE_SECONDS", "120"))
+
+# Observability (docs/operations.md). /metrics answers a bearer token equal to this when it is
+# set (from any address); unset, only requests from loopback without a proxy's
+# X-Forwarded-For or Forwarded header.
+LEADLINE_METRICS_TOKEN = os.environ.get("LEADLINE_METRICS_TOKEN", "")
+# /readyz answers 503 naming a worker loop whose last successful run (any worker's) is older
+# than its interval x this factor + this grace.
+LEADLINE_LOOP_LAG_FACTOR = float(os.environ.get("LEADLINE_LOOP_LAG_FACTOR", "3"))
+LEADLINE_LOOP_LAG_GRACE_SECONDS = float(os.environ.get("LEADLINE_LOOP_LAG_GRACE_SECONDS", "60"))
+# Leads due now are counted per active campaign at scrape time, up to this many each (the
+# gauge then reads "at least"): a scrape stays cheap however large a campaign grows.
+LEADLINE_METRICS_DUE_CAP = int(os.environ.get("LEADLINE_METRICS_DUE_CAP", "100000"))

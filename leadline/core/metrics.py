@@ -37,9 +37,7 @@ HTTP_DURATION = Histogram(
     ["route", "method"],
     buckets=LATENCY_BUCKETS,
 )
-LEADS_CREATED = Counter(
-    "leadline_leads_created", "Leads created (API and dashboard imports).", ["source"]
-)
+LEADS_CREATED = Counter("leadline_leads_created", "Leads created (API and dashboard imports).")
 RATE_LIMIT_REJECTIONS = Counter(
     "leadline_rate_limit_rejections",
     "API requests refused with 429, by limiter policy (business, auth-failures).",

@@ -1,7 +1,9 @@
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 
 from django.core.management.base import BaseCommand
 
@@ -21,6 +23,13 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, threads, no_worker, **options):
         bin_dir = os.path.dirname(sys.executable)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
+        # One metrics directory for gunicorn's workers and the worker process, fresh at each
+        # start (prometheus_client's multiprocess mode sums every file in it): /metrics then
+        # shows this node's web and worker counters together.
+        metrics_dir = ""
+        if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics_dir = tempfile.mkdtemp(prefix="leadline-metrics-")
+            env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         # Sync workers with threads: measured ~3x the throughput of an ASGI server for this
         # Django app (see docs/operations.md).
         web = subprocess.Popen(
@@ -57,4 +66,6 @@ class Command(BaseCommand):
                     child.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     child.kill()
+            if metrics_dir:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         sys.exit(code if code and code > 0 else 0)

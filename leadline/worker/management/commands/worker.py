@@ -7,7 +7,9 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
+from leadline.core import metrics
 from leadline.core.loops import Loop, registered
+from leadline.worker.heartbeats import Heartbeat
 
 logger = logging.getLogger("leadline.worker")
 
@@ -26,6 +28,7 @@ def load_loops() -> list[Loop]:
 
 def run_loop(loop: Loop, stop: threading.Event, once: bool) -> None:
     runner = loop.factory()
+    heartbeat = Heartbeat(loop)
     # A runner that keeps work in flight across its own iterations (the webhook pipeline)
     # watches the stop event itself, to stop claiming and finish what it started.
     bind_stop = getattr(runner, "bind_stop", None)
@@ -38,6 +41,9 @@ def run_loop(loop: Loop, stop: threading.Event, once: bool) -> None:
             try:
                 close_old_connections()
                 handled = runner.run_once()
+                # The stamp /readyz judges the loop by (and a failed stamp is a failed run).
+                heartbeat.beat()
+                metrics.WORKER_LOOP_RUNS.labels(loop.name).inc()
                 failures = 0
                 if handled:
                     logger.debug("%s handled %d", loop.name, handled)
@@ -45,6 +51,7 @@ def run_loop(loop: Loop, stop: threading.Event, once: bool) -> None:
                 # A failing loop (e.g. the database restarting) retries with a growing pause
                 # (up to 10 s); the others go on. One traceback, then one line per failure.
                 failures += 1
+                metrics.WORKER_LOOP_ERRORS.labels(loop.name).inc()
                 if failures == 1:
                     logger.exception("loop %s failed; retrying", loop.name)
                 else:
