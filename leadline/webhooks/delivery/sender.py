@@ -61,6 +61,7 @@ def _log_post(delivery: ClaimedDelivery, result: PostResult) -> None:
     # Ids and the outcome only: never the URL (its query may hold the receiver's token), the
     # body (the lead's data) or the signature.
     fields = {
+        "request_id": delivery.request_id,
         "webhook_id": delivery.message_id,
         "endpoint_id": delivery.endpoint_id,
         "event_type": delivery.event_type,
