@@ -61,7 +61,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
     names = {loop.name for loop in load_loops()}
     lags = loop_lags(names)
     late = [lag.name for lag in lags if lag.late]
-    body = {
+    body: dict[str, object] = {
         "status": "unavailable" if late else "ok",
         "database": "ok",
         "loops": {lag.name: lag.as_dict() for lag in lags},

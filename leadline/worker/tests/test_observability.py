@@ -54,7 +54,12 @@ def run_once(*names: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_each_named_metric_moves_through_the_real_paths(
-    client, api, campaign, make_leads, media, receiver, settings  # noqa: F811
+    client,
+    api,
+    campaign,
+    make_leads,
+    media,
+    receiver,  # noqa: F811
 ):
     no_call_gap(campaign.business)
     webhook_services.endpoint_create(business=campaign.business, url=receiver.url)
