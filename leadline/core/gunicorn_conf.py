@@ -16,6 +16,8 @@ import os
 import shutil
 import tempfile
 
+from leadline.core.gunicorn import ACCESS_LOG_FORMAT
+
 _created_dir = ""
 
 
@@ -37,7 +39,12 @@ def on_exit(server) -> None:
         shutil.rmtree(_created_dir, ignore_errors=True)
 
 
+# Whoever turns the access log on: method, path, status, size and time, never a query string
+# (it may carry client data).
+access_log_format = ACCESS_LOG_FORMAT
+
 if os.environ.get("LEADLINE_LOG_FORMAT", "").strip().lower() == "json":
+    # (A logging configuration turns gunicorn's access log on even without --access-logfile.)
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,

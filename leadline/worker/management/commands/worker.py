@@ -1,14 +1,17 @@
 import importlib
 import logging
+import os
 import signal
 import threading
 
 from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
+from prometheus_client import start_http_server
 
 from leadline.core import metrics
 from leadline.core.loops import Loop, registered
+from leadline.core.metrics import registry_for_scrape
 from leadline.worker.heartbeats import Heartbeat
 
 logger = logging.getLogger("leadline.worker")
@@ -74,8 +77,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run every loop once and exit")
         parser.add_argument("--only", action="append", help="run only these loops (by name)")
+        parser.add_argument(
+            "--metrics-bind",
+            default=os.environ.get("LEADLINE_WORKER_METRICS_BIND", ""),
+            help="HOST:PORT to serve this worker's Prometheus metrics on (a worker on a "
+            "machine without a web node); unauthenticated, so keep it on an internal address",
+        )
 
-    def handle(self, *args, once: bool = False, only=None, **options):
+    def handle(self, *args, once: bool = False, only=None, metrics_bind: str = "", **options):
+        if metrics_bind:
+            host, _, port = metrics_bind.rpartition(":")
+            # The process's counters (or, with PROMETHEUS_MULTIPROC_DIR, the directory's).
+            start_http_server(
+                int(port), addr=host.strip("[]") or "127.0.0.1", registry=registry_for_scrape()
+            )
         loops = [loop for loop in load_loops() if not only or loop.name in only]
         stop = threading.Event()
 
