@@ -115,7 +115,7 @@ def _run(env, directory: Path, receiver: Receiver, server: LiveServer, worker: W
             "--rate",
             "100000",
             "--json",
-        )  # fmt: skip
+        )
     )
     limited = bootstrap(env, rate_limit=1, name="Limited")
     token, campaign = tenant["access_token"], tenant["campaign_id"]

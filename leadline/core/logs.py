@@ -81,10 +81,8 @@ class JsonFormatter(logging.Formatter):
         if not entry["request_id"] and record.name == "gunicorn.access":
             # gunicorn logs the access line after the response, outside the request's
             # context: the id is the one the response carries.
-            try:
+            with contextlib.suppress(KeyError, TypeError):
                 entry["request_id"] = record.args["{x-request-id}o"]  # type: ignore[call-overload,index]
-            except (KeyError, TypeError):
-                pass
         for key, value in vars(record).items():
             if key not in _STANDARD and key not in entry:
                 entry[key] = value
