@@ -5,6 +5,7 @@ and the JSON logs of a full run are tests/test_observability_live.py's."""
 import io
 import json
 import logging
+import re
 import threading
 import time
 
@@ -257,3 +258,19 @@ def test_json_lines_carry_the_bound_request_id_and_extras():
     assert entry["message"] == "hi there" and entry["level"] == "INFO"
     assert entry["request_id"] == "rid-7" and entry["lead_count"] == 3
     assert entry["logger"] == "leadline.x" and entry["timestamp"].endswith("+00:00")
+
+
+@pytest.mark.django_db
+def test_the_grafana_dashboard_and_the_docs_use_the_metric_names_we_serve(client):
+    from django.conf import settings as django_settings
+
+    served = {
+        family.name
+        for family in text_string_to_metric_families(client.get("/metrics").content.decode())
+    }
+    docs = django_settings.BASE_DIR / "docs"
+    for path in (docs / "grafana-leadline.json", docs / "operations.md"):
+        named = set(re.findall(r"leadline_[a-z_]+", path.read_text()))
+        named = {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in named}
+        assert named, path
+        assert named <= served, (path, named - served)
