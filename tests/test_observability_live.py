@@ -251,3 +251,51 @@ def _check_logs(directory: Path, worker: Worker, phones: list[str], secrets: lis
         if name == "worker" and entry["request_id"] == "erase-obs-0"
     ]
     assert delivered and delivered[0]["event_type"] == "lead.erased", delivered
+
+
+def test_serve_shares_one_metrics_directory_between_gunicorn_and_its_worker(tmp_path_factory):
+    """`leadline serve`: the worker's loop counters show in gunicorn's /metrics (loopback, no
+    token), /readyz lists the loops, and the directory goes when serve stops."""
+    import signal
+    import subprocess
+
+    from conftest import free_port
+
+    url, drop = live_database_url(tmp_path_factory)
+    scratch = tmp_path_factory.mktemp("serve-tmp")
+    port = free_port()
+    env = server_env(url, TMPDIR=str(scratch), PORT=str(port), WEB_CONCURRENCY="2")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    try:
+        leadline(env, "migrate", "--no-input", "-v0")
+        log = tmp_path_factory.mktemp("serve") / "serve.log"
+        with open(log, "wb") as output:
+            proc = subprocess.Popen(
+                [str(BIN / "leadline"), "serve"],
+                env=env,
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        base = f"http://127.0.0.1:{port}"
+        try:
+
+            def loops_counted() -> bool:
+                try:
+                    text = requests.get(base + "/metrics", timeout=HTTP_TIMEOUT).text
+                except requests.ConnectionError:
+                    return False
+                return 'leadline_worker_loop_runs_total{loop="expire-dialer-leases"}' in text
+
+            wait_for(loops_counted, timeout=60, what="the worker's counters in /metrics")
+            [metrics_dir] = [p for p in scratch.iterdir() if p.name.startswith("leadline-metrics")]
+            assert any(metrics_dir.iterdir())
+            ready = requests.get(base + "/readyz", timeout=HTTP_TIMEOUT)
+            assert ready.status_code == 200, ready.text
+            assert "expire-dialer-leases" in ready.json()["loops"]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+        assert not any(p.name.startswith("leadline-metrics") for p in scratch.iterdir())
+    finally:
+        drop()

@@ -26,6 +26,8 @@ def on_starting(server) -> None:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         _created_dir = tempfile.mkdtemp(prefix="leadline-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_dir
+    else:
+        os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
 def child_exit(server, worker) -> None:

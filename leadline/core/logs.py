@@ -58,6 +58,9 @@ _STANDARD = frozenset(
 )
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 class RequestIdFilter(logging.Filter):
     """Puts the bound request id on each record (also for the plain format's handlers)."""
 
@@ -84,7 +87,9 @@ class JsonFormatter(logging.Formatter):
             with contextlib.suppress(KeyError, TypeError):
                 entry["request_id"] = record.args["{x-request-id}o"]  # type: ignore[call-overload,index]
         for key, value in vars(record).items():
-            if key not in _STANDARD and key not in entry:
+            # Plain values only: an object's repr may hold more than its logger meant to say
+            # (django.request's `request` extra prints the path with its query string).
+            if key not in _STANDARD and key not in entry and isinstance(value, _PLAIN):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)

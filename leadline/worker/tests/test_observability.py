@@ -253,8 +253,10 @@ def test_request_id_follows_the_event_into_the_webhook_sender(
 def test_json_lines_carry_the_bound_request_id_and_extras():
     record = logging.LogRecord("leadline.x", logging.INFO, __file__, 1, "hi %s", ("there",), None)
     record.lead_count = 3
+    record.request = object()  # not a plain value: left out
     with request_id_bound("rid-7"):
         entry = json.loads(JsonFormatter().format(record))
+    assert "request" not in entry
     assert entry["message"] == "hi there" and entry["level"] == "INFO"
     assert entry["request_id"] == "rid-7" and entry["lead_count"] == 3
     assert entry["logger"] == "leadline.x" and entry["timestamp"].endswith("+00:00")
