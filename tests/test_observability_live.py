@@ -1,11 +1,12 @@
-"""Metrics and logs with real processes: gunicorn (2 workers, multiprocess metrics in one
-PROMETHEUS_MULTIPROC_DIR, as `leadline serve` sets it), `leadline simulate`, `leadline worker`
+"""Metrics and logs with real processes: `leadline serve` (gunicorn with 2 workers and a
+`leadline worker` beside it, sharing the metrics directory serve makes), `leadline simulate`
 and a webhook receiver on 127.0.0.1, all with LEADLINE_LOG_FORMAT=json.
 
 One run: API create (with X-Request-ID), a 429, a simulate run, webhook deliveries by the
 worker, an erasure (with X-Request-ID) whose lead.erased event the worker delivers. Then:
 - /metrics (bearer token) sums the counters of both gunicorn workers and of the worker
-  process: the number of create requests is exact whichever worker answered each;
+  process: the number of create requests is exact whichever worker answered each; /readyz
+  lists the loops; serve removes its metrics directory when it stops;
 - every log line of every process is one JSON object with the expected keys, the erasure's
   request id reaches the worker's line for its delivery, and no line holds a phone number,
   the API token, the webhook secret or the metrics token.
@@ -13,6 +14,8 @@ worker, an erasure (with X-Request-ID) whose lead.erased event the worker delive
 
 import concurrent.futures
 import os
+import signal
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -21,9 +24,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import BIN, ROOT, LiveServer, leadline, live_database_url, server_env
+from conftest import BIN, ROOT, free_port, leadline, live_database_url, server_env
 from leadline.webhooks.tests.conftest import Receiver
-from tests.helpers import HTTP_TIMEOUT, Worker, bootstrap, no_call_gap, wait_for
+from tests.helpers import HTTP_TIMEOUT, bootstrap, no_call_gap, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -52,52 +55,94 @@ def total(samples, name: str, **labels) -> float:
     return sum(v for (n, ls), v in samples.items() if n == name and wanted <= set(ls))
 
 
-def gunicorn_worker_pids(master: int) -> set[int]:
-    pids = set()
+class Serve:
+    """`leadline serve` (gunicorn with 2 single-threaded workers, and the worker beside it),
+    its output (both, JSON lines) in one log; its metrics directory made under `scratch`."""
+
+    def __init__(self, env: dict[str, str], directory: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.scratch = directory / "tmp"
+        self.scratch.mkdir()
+        self.log = directory / "serve.log"
+        env = {**env, "PORT": str(self.port), "TMPDIR": str(self.scratch)}
+        env.update(WEB_CONCURRENCY="2", WEB_THREADS="1")
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        with open(self.log, "wb") as output:
+            self.proc = subprocess.Popen(
+                [str(BIN / "leadline"), "serve"],
+                env=env,
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(self._up, timeout=60, what="leadline serve")
+        [self.metrics_dir] = [
+            p for p in self.scratch.iterdir() if p.name.startswith("leadline-metrics")
+        ]
+
+    def _up(self) -> bool:
+        assert self.proc.poll() is None, self.output()[-3000:]
+        try:
+            return requests.get(self.url + "/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def children(pid: int) -> set[int]:
+    found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                pids.add(int(entry.name))
-    return pids
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
 
 
 @pytest.fixture
-def run_dir(tmp_path_factory):
+def run_env(tmp_path_factory):
     url, drop = live_database_url(tmp_path_factory)
-    directory = tmp_path_factory.mktemp("observability")
-    metrics_dir = directory / "metrics"
-    metrics_dir.mkdir()
     env = server_env(
         url,
         LEADLINE_LOG_FORMAT="json",
         LEADLINE_LOG_LEVEL="DEBUG",
         LEADLINE_WEBHOOK_ALLOW_PRIVATE="1",
         LEADLINE_METRICS_TOKEN=METRICS_TOKEN,
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
     leadline(env, "migrate", "--no-input", "-v0")
-    yield env, directory
+    yield env, tmp_path_factory.mktemp("observability")
     drop()
 
 
-def test_metrics_add_up_across_processes_and_logs_are_json_without_secrets(run_dir):
-    env, directory = run_dir
+def test_metrics_add_up_across_processes_and_logs_are_json_without_secrets(run_env):
+    env, directory = run_env
     receiver = Receiver()
-    server = LiveServer(env, workers=2, threads=1, log=directory / "server.log")
-    worker = Worker(env, directory, loops=("deliver-webhooks", "expire-dialer-leases"))
+    serve = Serve(env, directory)
     try:
-        _run(env, directory, receiver, server, worker)
+        _run(env, directory, receiver, serve)
     finally:
-        worker.stop()
-        server.stop()
+        serve.stop()
         receiver.close()
+    # serve removes the metrics directory it made.
+    assert not serve.metrics_dir.exists()
 
 
-def _run(env, directory: Path, receiver: Receiver, server: LiveServer, worker: Worker) -> None:
+def _run(env, directory: Path, receiver: Receiver, serve: Serve) -> None:
     tenant = bootstrap(env, name="Observed")
     no_call_gap(env, "Observed %")
     hook = orjson.loads(
@@ -120,12 +165,12 @@ def _run(env, directory: Path, receiver: Receiver, server: LiveServer, worker: W
     limited = bootstrap(env, rate_limit=1, name="Limited")
     token, campaign = tenant["access_token"], tenant["campaign_id"]
     phones = [f"97531{i:05d}" for i in range(LEADS)]
-    before = scrape(server.url)
+    before = scrape(serve.url)
 
     # API creates, one lead each, in parallel over both gunicorn workers (threads=1 each).
     def create(i: int) -> int:
         response = requests.post(
-            f"{server.url}/api/v4/leads/create/{campaign}/",
+            f"{serve.url}/api/v4/leads/create/{campaign}/",
             json=[{"lead_id": f"obs-{i}", "phone_number": phones[i], "contact_name": f"P {i}"}],
             headers={"Authorization": f"Bearer {token}", "X-Request-ID": f"create-{i}"},
             timeout=HTTP_TIMEOUT,
@@ -141,7 +186,7 @@ def _run(env, directory: Path, receiver: Receiver, server: LiveServer, worker: W
     # A 429 from the limited business (1 request a minute).
     limited_statuses = {
         requests.get(
-            f"{server.url}/api/v4/leads/responses/{limited['campaign_id']}/",
+            f"{serve.url}/api/v4/leads/responses/{limited['campaign_id']}/",
             headers={"Authorization": f"Bearer {limited['access_token']}"},
             timeout=HTTP_TIMEOUT,
         ).status_code
@@ -149,41 +194,44 @@ def _run(env, directory: Path, receiver: Receiver, server: LiveServer, worker: W
     }
     assert 429 in limited_statuses
 
-    # A simulate run processes every lead; the worker delivers each lead.processed.
-    simulate = _leadline_logged(env, directory / "simulate", "simulate", "--campaign", campaign,
-                                "--fast-forward", "--seed", "3", "--json")  # fmt: skip
+    # A simulate run on the node (its counters in the node's directory too) processes every
+    # lead; serve's worker delivers each lead.processed.
+    simulate = _leadline_logged(
+        {**env, "PROMETHEUS_MULTIPROC_DIR": str(serve.metrics_dir)},
+        directory / "simulate",
+        "simulate", "--campaign", campaign, "--fast-forward", "--seed", "3", "--json",
+    )  # fmt: skip
     assert orjson.loads(simulate)["leads_processed"] == LEADS
-    worker.start()
-    worker.wait_ready()
     wait_for(lambda: len(receiver.requests) >= LEADS, timeout=60, what="webhook deliveries")
 
     # An erasure with a request id: its lead.erased event is delivered by the worker.
     erased = requests.post(
-        f"{server.url}/api/v4/leads/delete/{campaign}/",
+        f"{serve.url}/api/v4/leads/delete/{campaign}/",
         json={"lead_id": "obs-0"},
         headers={"Authorization": f"Bearer {token}", "X-Request-ID": "erase-obs-0"},
         timeout=HTTP_TIMEOUT,
     )
     assert erased.status_code == 202, erased.text
     wait_for(
-        lambda: any(
-            r["headers"].get("webhook-event-type") == "lead.erased" for r in receiver.requests
-        ),
+        lambda: '"request_id":"erase-obs-0","webhook_id"' in serve.output(),
         timeout=60,
-        what="the lead.erased delivery",
+        what="the worker's line for the erasure's delivery",
     )
-    wait_for(lambda: "erase-obs-0" in worker.output(), timeout=30, what="the erasure's request id")
-    after = scrape(server.url)
+    after = scrape(serve.url)
+    ready = requests.get(serve.url + "/readyz", timeout=HTTP_TIMEOUT)
+    assert ready.status_code == 200, ready.text
+    assert "deliver-webhooks" in ready.json()["loops"]
 
-    # Both gunicorn workers wrote metrics, and the scrape adds theirs and the worker's up.
-    pids = gunicorn_worker_pids(server.proc.pid)
+    # Both gunicorn workers and the worker process wrote metrics; the scrape adds them up.
+    [master, worker] = sorted(children(serve.proc.pid))  # gunicorn started first
+    web_workers = children(master)
     written = {
         int(name.rsplit("_", 1)[1].removesuffix(".db"))
-        for name in os.listdir(env["PROMETHEUS_MULTIPROC_DIR"])
+        for name in os.listdir(serve.metrics_dir)
         if name.startswith("counter_")
     }
-    assert len(pids & written) == 2, (pids, written)
-    assert worker.proc.pid in written
+    assert len(web_workers & written) == 2, (web_workers, written)
+    assert worker in written
 
     def moved(name: str, **labels) -> float:
         return total(after, name, **labels) - total(before, name, **labels)
@@ -203,12 +251,14 @@ def _run(env, directory: Path, receiver: Receiver, server: LiveServer, worker: W
     assert total(after, "leadline_worker_loop_last_success_timestamp_seconds") > 0
     assert ("leadline_leads_due", (("campaign", campaign),)) in after
 
-    _check_logs(directory, worker, phones, [token, limited["access_token"], hook["secret"]])
+    _check_logs(
+        {"serve": serve.output(), "simulate": (directory / "simulate.log").read_text()},
+        phones,
+        [token, limited["access_token"], hook["secret"]],
+    )
 
 
 def _leadline_logged(env, base: Path, *args: str) -> str:
-    import subprocess
-
     result = subprocess.run(
         [str(BIN / "leadline"), *args],
         env=env,
@@ -222,12 +272,7 @@ def _leadline_logged(env, base: Path, *args: str) -> str:
     return result.stdout
 
 
-def _check_logs(directory: Path, worker: Worker, phones: list[str], secrets: list[str]) -> None:
-    logs = {
-        "server": (directory / "server.log").read_text(),
-        "worker": worker.output(),
-        "simulate": (directory / "simulate.log").read_text(),
-    }
+def _check_logs(logs: dict[str, str], phones: list[str], secrets: list[str]) -> None:
     forbidden = [*secrets, METRICS_TOKEN]
     for phone in phones:
         forbidden += [phone, "+91" + phone]
@@ -241,61 +286,11 @@ def _check_logs(directory: Path, worker: Worker, phones: list[str], secrets: lis
             entry = orjson.loads(line)  # every line is one JSON object
             assert {"timestamp", "level", "logger", "message", "request_id"} <= entry.keys(), line
             entries.append((name, entry))
-    assert any(name == "worker" for name, _ in entries)
+    loggers = {entry["logger"] for _, entry in entries}
+    assert {"gunicorn.access", "leadline.worker", "leadline.webhooks.delivery"} <= loggers
     # The access log names each request by the id it was given (or that we returned).
-    access = {e["request_id"] for name, e in entries if e["logger"] == "gunicorn.access"}
+    access = {e["request_id"] for _, e in entries if e["logger"] == "gunicorn.access"}
     assert {f"create-{i}" for i in range(LEADS)} <= access
-    delivered = [
-        entry
-        for name, entry in entries
-        if name == "worker" and entry["request_id"] == "erase-obs-0"
-    ]
+    # The worker's line for the erasure's delivery carries the erasure request's id.
+    delivered = [e for _, e in entries if e["request_id"] == "erase-obs-0" and "webhook_id" in e]
     assert delivered and delivered[0]["event_type"] == "lead.erased", delivered
-
-
-def test_serve_shares_one_metrics_directory_between_gunicorn_and_its_worker(tmp_path_factory):
-    """`leadline serve`: the worker's loop counters show in gunicorn's /metrics (loopback, no
-    token), /readyz lists the loops, and the directory goes when serve stops."""
-    import signal
-    import subprocess
-
-    from conftest import free_port
-
-    url, drop = live_database_url(tmp_path_factory)
-    scratch = tmp_path_factory.mktemp("serve-tmp")
-    port = free_port()
-    env = server_env(url, TMPDIR=str(scratch), PORT=str(port), WEB_CONCURRENCY="2")
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    try:
-        leadline(env, "migrate", "--no-input", "-v0")
-        log = tmp_path_factory.mktemp("serve") / "serve.log"
-        with open(log, "wb") as output:
-            proc = subprocess.Popen(
-                [str(BIN / "leadline"), "serve"],
-                env=env,
-                cwd=ROOT,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        base = f"http://127.0.0.1:{port}"
-        try:
-
-            def loops_counted() -> bool:
-                try:
-                    text = requests.get(base + "/metrics", timeout=HTTP_TIMEOUT).text
-                except requests.ConnectionError:
-                    return False
-                return 'leadline_worker_loop_runs_total{loop="expire-dialer-leases"}' in text
-
-            wait_for(loops_counted, timeout=60, what="the worker's counters in /metrics")
-            [metrics_dir] = [p for p in scratch.iterdir() if p.name.startswith("leadline-metrics")]
-            assert any(metrics_dir.iterdir())
-            ready = requests.get(base + "/readyz", timeout=HTTP_TIMEOUT)
-            assert ready.status_code == 200, ready.text
-            assert "expire-dialer-leases" in ready.json()["loops"]
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=60)
-        assert not any(p.name.startswith("leadline-metrics") for p in scratch.iterdir())
-    finally:
-        drop()

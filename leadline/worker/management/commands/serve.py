@@ -1,3 +1,4 @@
+import logging
 import os
 import shutil
 import signal
@@ -5,9 +6,12 @@ import subprocess
 import sys
 import tempfile
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from leadline.core.gunicorn import gunicorn_argv
+
+logger = logging.getLogger("leadline.serve")
 
 
 class Command(BaseCommand):
@@ -48,7 +52,11 @@ class Command(BaseCommand):
             children.append(
                 subprocess.Popen([os.path.join(bin_dir, "leadline"), "worker"], env=env)
             )
-        self.stdout.write(f"Leadline on http://{host}:{port}/ (Ctrl-C to stop)")
+        if settings.LEADLINE_LOG_FORMAT == "json":
+            # Every line of the output a JSON object, for the log shipper.
+            logger.info("Leadline on http://%s:%s/", host, port)
+        else:
+            self.stdout.write(f"Leadline on http://{host}:{port}/ (Ctrl-C to stop)")
 
         def forward(signum, frame):
             for child in children:
