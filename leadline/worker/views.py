@@ -12,8 +12,8 @@ from leadline.core.http import json_response
 from leadline.core.views import database_ready
 
 from .heartbeats import loop_lags
-from .management.commands.worker import load_loops
 from .metrics import DatabaseCollector
+from .runner import load_loops
 
 
 def _metrics_refusal(request: HttpRequest) -> HttpResponse | None:

@@ -20,8 +20,8 @@ from leadline.webhooks import services as webhook_services
 from leadline.webhooks.delivery import DeliveryLoop
 from leadline.webhooks.models import Event
 from leadline.webhooks.tests.conftest import receiver  # noqa: F401  (shared fixture)
-from leadline.worker.management.commands.worker import load_loops, run_loop
 from leadline.worker.models import LoopHeartbeat
+from leadline.worker.runner import load_loops, run_loop
 
 CREATE_ROUTE = "api/v4/leads/create/<campaign_id>/"
 
@@ -276,3 +276,19 @@ def test_the_grafana_dashboard_and_the_docs_use_the_metric_names_we_serve(client
         named = {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in named}
         assert named, path
         assert named <= served, (path, named - served)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_serves_its_own_metrics_when_asked():
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    call_command(
+        "worker", "--once", "--only", "expire-dialer-leases", "--metrics-bind", f"127.0.0.1:{port}"
+    )
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    assert 'leadline_worker_loop_runs_total{loop="expire-dialer-leases"}' in text
