@@ -8,9 +8,11 @@ the due count is capped per campaign (LEADLINE_METRICS_DUE_CAP) so a scrape stay
 whatever a campaign's size.
 """
 
+import logging
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Min, Q
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
@@ -23,13 +25,21 @@ from leadline.webhooks.models import Delivery
 
 from .heartbeats import loop_lags
 
+logger = logging.getLogger(__name__)
+
 
 class DatabaseCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()
-        yield self._leads_due(now)
-        yield from self._outbox(now)
-        yield from self._loops(now)
+        try:
+            # Read all before yielding any: a scrape shows all of these or none.
+            families = [self._leads_due(now), *self._outbox(now), *self._loops(now)]
+        except DatabaseError:
+            # The process metrics are still worth serving while the database is away; the
+            # absent gauges (and /readyz) tell the rest.
+            logger.warning("metrics: database gauges unreadable", exc_info=True)
+            return
+        yield from families
 
     def _leads_due(self, now) -> GaugeMetricFamily:
         family = GaugeMetricFamily(

@@ -2,8 +2,10 @@
 
 import hmac
 import ipaddress
+import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -14,6 +16,8 @@ from leadline.core.views import database_ready
 from .heartbeats import loop_lags
 from .metrics import DatabaseCollector
 from .runner import load_loops
+
+logger = logging.getLogger(__name__)
 
 
 def _metrics_refusal(request: HttpRequest) -> HttpResponse | None:
@@ -59,7 +63,13 @@ def readyz(request: HttpRequest) -> HttpResponse:
     if not database_ready():
         return json_response({"status": "unavailable", "database": "unreachable"}, status=503)
     names = {loop.name for loop in load_loops()}
-    lags = loop_lags(names)
+    try:
+        lags = loop_lags(names)
+    except DatabaseError:
+        # The database answers but has no heartbeat table yet (migrations not applied):
+        # nothing was stamped, so nothing is late.
+        logger.warning("readyz: loop heartbeats unreadable", exc_info=True)
+        lags = []
     late = [lag.name for lag in lags if lag.late]
     body: dict[str, object] = {
         "status": "unavailable" if late else "ok",
