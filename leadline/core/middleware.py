@@ -55,6 +55,7 @@ class RequestContextMiddleware:
         self.get_response = get_response
         # The admin lives at a path kept out of sight (LEADLINE_ADMIN_PATH): labels say admin/.
         self.admin_prefix: str = settings.LEADLINE_ADMIN_PATH
+        self.static_prefix = "/" + settings.STATIC_URL.strip("/") + "/"
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_id = request_id_clean(request.headers.get("X-Request-ID"))
@@ -73,6 +74,8 @@ class RequestContextMiddleware:
         """The URL pattern that served the request (never the raw path: no ids in labels)."""
         match = getattr(request, "resolver_match", None)
         if match is None:
+            if request.path_info.startswith(self.static_prefix):
+                return "static"  # WhiteNoise answers these before any URL resolution
             # Answered before URL resolution (the API gateway's 401/429): resolve it here.
             try:
                 match = resolve(request.path_info)

@@ -219,6 +219,23 @@ def test_request_id_is_taken_validated_and_returned(client):
 
 
 @pytest.mark.django_db
+def test_routes_are_url_patterns(client, api, campaign, settings):
+    before = scrape(client)
+    api.get(f"/api/v4/leads/responses/{campaign.public_id}/")
+    client.get("/no/such/page/123")
+    client.get("/static/dashboard/dashboard.css")
+    client.get("/api/v4/leads/responses/NOPE99/", HTTP_AUTHORIZATION="Bearer wrong")
+    after = scrape(client)
+    moved = {
+        dict(labels)["route"]
+        for (name, labels), value in after.items()
+        if name == "leadline_http_requests_total" and value > before.get((name, labels), 0)
+    }
+    # (and the first scrape itself)
+    assert moved == {"api/v4/leads/responses/<campaign_id>/", "unmatched", "static", "metrics"}
+
+
+@pytest.mark.django_db
 def test_request_id_follows_the_event_into_the_webhook_sender(
     api,
     campaign,
