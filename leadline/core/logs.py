@@ -85,6 +85,7 @@ class JsonFormatter(logging.Formatter):
             # gunicorn logs the access line after the response, outside the request's
             # context: the id is the one the response carries.
             with contextlib.suppress(KeyError, TypeError):
+                # gunicorn's atoms mapping, which typeshed types as a tuple or a dict of str.
                 entry["request_id"] = record.args["{x-request-id}o"]  # type: ignore[call-overload,index]
         for key, value in vars(record).items():
             # Plain values only: an object's repr may hold more than its logger meant to say
