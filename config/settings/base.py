@@ -363,4 +363,4 @@ LEADLINE_LOOP_LAG_FACTOR = float(os.environ.get("LEADLINE_LOOP_LAG_FACTOR", "3")
 LEADLINE_LOOP_LAG_GRACE_SECONDS = float(os.environ.get("LEADLINE_LOOP_LAG_GRACE_SECONDS", "60"))
 # Leads due now are counted per active campaign at scrape time, up to this many each (the
 # gauge then reads "at least"): a scrape stays cheap however large a campaign grows.
-LEADLINE_METRICS_DUE_CAP = int(os.environ.get("LEADLINE_METRICS_DUE_CAP", "100000"))
+LEADLINE_METRICS_DUE_CAP = int(os.environ.get("LEADLINE_METRICS_DUE_CAP", "10000"))
