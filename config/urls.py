@@ -4,12 +4,15 @@ from django.urls import include, path
 
 from leadline.core import views
 from leadline.dialer import views as dialer_views
+from leadline.worker import views as worker_views
 
 from .api import api
 
 urlpatterns = [
     path("healthz", views.healthz),
-    path("readyz", views.readyz),
+    path("readyz", worker_views.readyz),
+    # Prometheus; off the API (no rate limit), protected as docs/operations.md says.
+    path("metrics", worker_views.metrics_view),
     # LEADLINE_ADMIN_PATH (default admin/); link to it with reverse("admin:index").
     path(settings.LEADLINE_ADMIN_PATH, admin.site.urls),
     path("api/v4/", api.urls),

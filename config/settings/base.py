@@ -54,6 +54,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request id (X-Request-ID, bound to every log line) and the HTTP metrics: outside
+    # everything else, so they see every answer and its whole duration.
+    "leadline.core.middleware.RequestContextMiddleware",
     # Outermost, so every response (the API gateway's own 403/429 too) carries the policy.
     "leadline.core.middleware.ContentSecurityPolicyMiddleware",
     "leadline.accounts.middleware.ApiGatewayMiddleware",
@@ -222,11 +225,26 @@ LEADLINE_SUPPRESSION_UPLOAD_MAX_ROWS = int(
 # Django refuses a body over this before our view sees it; we answer 413 ourselves.
 DATA_UPLOAD_MAX_MEMORY_SIZE = LEADLINE_MAX_BODY_BYTES
 
+# LEADLINE_LOG_FORMAT=json: one JSON object per line (leadline.core.logs.JsonFormatter) with
+# the request id; otherwise plain text.
+LEADLINE_LOG_FORMAT = os.environ.get("LEADLINE_LOG_FORMAT", "plain").strip().lower()
+if LEADLINE_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LEADLINE_LOG_FORMAT must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "leadline.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "leadline.core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LEADLINE_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LEADLINE_LOG_LEVEL", "INFO")},
     "loggers": {
         # Django logs the request line of every 4xx; paths carry no phone numbers, but
@@ -334,3 +352,15 @@ LEADLINE_IDEMPOTENCY_MAX_RECORDS = int(os.environ.get("LEADLINE_IDEMPOTENCY_MAX_
 # stops renewing it for this long (a crashed process) no longer blocks the next export.
 LEADLINE_EXPORTS_PER_MINUTE = int(os.environ.get("LEADLINE_EXPORTS_PER_MINUTE", "3"))
 LEADLINE_EXPORT_RUN_LEASE_SECONDS = int(os.environ.get("LEADLINE_EXPORT_RUN_LEASE_SECONDS", "120"))
+
+# Observability (docs/operations.md). /metrics answers a bearer token equal to this when it is
+# set (from any address); unset, only requests from loopback without a proxy's
+# X-Forwarded-For or Forwarded header.
+LEADLINE_METRICS_TOKEN = os.environ.get("LEADLINE_METRICS_TOKEN", "")
+# /readyz answers 503 naming a worker loop whose last successful run (any worker's) is older
+# than its interval x this factor + this grace.
+LEADLINE_LOOP_LAG_FACTOR = float(os.environ.get("LEADLINE_LOOP_LAG_FACTOR", "3"))
+LEADLINE_LOOP_LAG_GRACE_SECONDS = float(os.environ.get("LEADLINE_LOOP_LAG_GRACE_SECONDS", "60"))
+# Leads due now are counted per active campaign at scrape time, up to this many each (the
+# gauge then reads "at least"): a scrape stays cheap however large a campaign grows.
+LEADLINE_METRICS_DUE_CAP = int(os.environ.get("LEADLINE_METRICS_DUE_CAP", "10000"))

@@ -20,9 +20,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LEADLINE_HSTS_INCLUDE_SUBDOMAINS", Tr
 SECURE_HSTS_PRELOAD = env_bool("LEADLINE_HSTS_PRELOAD")
 # Redirect http to https, unless a proxy in front does (LEADLINE_SSL_REDIRECT=0). Behind a TLS
 # proxy, LEADLINE_BEHIND_TLS_PROXY makes X-Forwarded-Proto tell the two apart. Load balancers
-# probe the health checks over plain HTTP and would take a 301 for a failure.
+# probe the health checks over plain HTTP and would take a 301 for a failure; a Prometheus
+# agent scrapes /metrics on the node itself (loopback) or on its internal address.
 SECURE_SSL_REDIRECT = env_bool("LEADLINE_SSL_REDIRECT", True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # `check --deploy` flags preload off (W021) and no redirect (W008); both are then deliberate
 # choices above, and a deploy check that always warns trains people to ignore it.

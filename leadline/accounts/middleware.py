@@ -16,6 +16,7 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from leadline.core import metrics
 from leadline.core.errors import ApiError, AuthenticationFailed, PayloadTooLarge, RateLimited
 from leadline.core.http import error_response, json_response
 
@@ -161,6 +162,7 @@ def _count(request: ApiRequest, *, key: str, limit: int, policy: str, refusal: s
     status = ratelimit.hit(key=key, limit=limit, policy=policy)
     request.ratelimit_status = status
     if not status.allowed:
+        metrics.RATE_LIMIT_REJECTIONS.labels(policy).inc()
         raise RateLimited(
             f"{refusal}; retry in {status.reset_seconds} seconds.",
             extra={"limit": status.limit, "retry_after": status.reset_seconds},

@@ -10,6 +10,8 @@ from pathlib import Path
 JSON_ERROR_WORKER = "leadline.core.gunicorn_worker.JsonErrorThreadWorker"
 # Only method, path and status: query strings may carry client data.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# Hooks for the metrics' multiprocess mode and JSON logs (gunicorn_conf.py says why).
+CONFIG_MODULE = "python:leadline.core.gunicorn_conf"
 
 
 def gunicorn_argv(
@@ -30,6 +32,8 @@ def gunicorn_argv(
     argv = [
         str(Path(sys.executable).parent / "gunicorn"),
         "config.wsgi:application",
+        "--config",
+        CONFIG_MODULE,
         "--bind",
         bind,
         "--workers",

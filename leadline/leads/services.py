@@ -29,7 +29,7 @@ from leadline.compliance.hashing import number_hash
 from leadline.compliance.models import Suppression
 from leadline.compliance.services import SuppressionItem, suppressions_add
 from leadline.compliance.suppressions import suppressed_hashes
-from leadline.core import recordings
+from leadline.core import metrics, recordings
 from leadline.core.db import db_datetime, is_postgres, pg_cursor
 from leadline.core.errors import BadRequest, Conflict, NotFound
 
@@ -201,6 +201,7 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
                     n=len(leads),
                 )
                 _withdraw_suppressed(campaign, leads)
+            metrics.LEADS_CREATED.inc(len(leads))
             return lead_ids
         except IntegrityError:
             existing = lead_ids_existing(campaign=campaign, lead_ids=lead_ids)

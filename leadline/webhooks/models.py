@@ -38,6 +38,9 @@ class Event(models.Model):
     # PURGED_PAYLOAD). A column rather than a test of the payload: the retention loop's index
     # below keeps only events still holding theirs, which JSON equality cannot do portably.
     payload_removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The id of the request that caused the event (leadline.core.logs), bound again when the
+    # worker delivers it, so one id follows the work from the API call into the worker's logs.
+    request_id = models.CharField(max_length=128, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["id"]

@@ -13,6 +13,7 @@ from leadline.accounts.selectors import retention_cutoffs
 from leadline.campaigns.models import Campaign
 from leadline.core import crypto
 from leadline.core.errors import BadRequest, NotFound
+from leadline.core.logs import current_request_id
 from leadline.leads.hooks import ErasureOutcome
 from leadline.leads.models import Lead
 from leadline.leads.results import result_item
@@ -190,6 +191,7 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint) -> Delivery:
             lead=None,
             type=Event.Type.WEBHOOK_TEST,
             payload=_test_payload(endpoint),
+            request_id=current_request_id(),
         )
         delivery = Delivery.objects.create(
             event=event, endpoint=endpoint, next_attempt_at=timezone.now()
@@ -210,6 +212,7 @@ def event_record(*, lead: Lead, type: str, payload: dict[str, Any]) -> Event:
         lead=lead,
         type=type,
         payload=payload,
+        request_id=current_request_id(),
     )
     _fan_out([event], _subscribed(campaign, type))
     return event
@@ -226,6 +229,7 @@ def events_record_optional(
     endpoints = _subscribed(campaign, type)
     if not endpoints or not items:
         return 0
+    request_id = current_request_id()
     events = Event.objects.bulk_create(
         Event(
             business_id=campaign.business_id,
@@ -233,6 +237,7 @@ def events_record_optional(
             lead=lead,
             type=type,
             payload=payload,
+            request_id=request_id,
         )
         for lead, payload in items
     )

@@ -33,7 +33,7 @@ from leadline.compliance.services import (
     number_call_lock,
     number_call_uncount,
 )
-from leadline.core import recordings
+from leadline.core import metrics, recordings
 from leadline.core.errors import (
     ApiError,
     BadRequest,
@@ -254,6 +254,7 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
         call_id = provider.place_call(request)
     except ProviderError as exc:
         logger.warning("call %s not placed by %s: %s", attempt.uuid, provider.name, exc.kind)
+        metrics.CALLS.labels(provider.name, "not_placed").inc()
         _placement_failed(
             attempt,
             before,
@@ -264,6 +265,7 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
         )
         raise _provider_error(exc) from None
     CallAttempt.objects.filter(pk=attempt.pk).update(provider_call_id=call_id, checked_at=now)
+    metrics.CALLS.labels(provider.name, "placed").inc()
     attempt.provider_call_id = call_id
     attempt.checked_at = now
     return attempt
@@ -367,6 +369,9 @@ def call_event_record(
             Lead.objects.filter(pk=locked.lead_id, leased_by_id=locked.rep_id).update(
                 lease_expires_at=now + timedelta(minutes=lead.campaign.lease_minutes)
             )
+    if finished:
+        # Once per call: an attempt already finished returned above.
+        metrics.CALLS.labels(provider.name, state.status).inc()
     return locked
 
 

@@ -6,6 +6,7 @@ on SQLite every write transaction is `BEGIN IMMEDIATE`, which serialises claims 
 A claim is a lease: if the rep vanishes, the lead is offered again once it expires.
 """
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from leadline.campaigns.models import Campaign
 from leadline.campaigns.rules import window_open
 from leadline.compliance.consents import consent_given
 from leadline.compliance.decisions import dial_decision
+from leadline.core import metrics
 from leadline.core.db import SENTINEL_NOW, SENTINEL_PK, db_datetime, precompiled
 from leadline.leads import services as lead_services
 from leadline.leads.models import Lead
@@ -142,6 +144,14 @@ def lead_claim(
     takes the next one. Caps are only read here: call_place counts the call, under the
     number's lock, and asks again."""
     now = now or timezone.now()
+    started = time.perf_counter()
+    lead = _lead_claim(rep=rep, now=now, ignore_window=ignore_window)
+    metrics.DIALER_CLAIM_DURATION.observe(time.perf_counter() - started)
+    metrics.DIALER_CLAIMS.labels("lead" if lead is not None else "empty").inc()
+    return lead
+
+
+def _lead_claim(*, rep: User, now: datetime, ignore_window: bool) -> Lead | None:
     for _ in range(CLAIM_SKIPS):
         lead = _lead_claim_once(rep=rep, now=now, ignore_window=ignore_window)
         if lead is None or lead_dial_check(lead=lead, now=now, window=not ignore_window):

@@ -42,6 +42,8 @@ class ClaimedDelivery:
     event_type: str
     body: bytes
     start_by: float  # time.monotonic() after which it is released instead of posted
+    event_created_at: datetime  # for the created -> delivered delay (metrics)
+    request_id: str  # of the request that caused the event, bound while it is posted
 
 
 @dataclass(slots=True)
@@ -92,7 +94,7 @@ UPDATE {DELIVERY_TABLE} d SET lease_expires_at = %(lease)s
 FROM due, {EVENT_TABLE} e, {ENDPOINT_TABLE} w
 WHERE d.id = due.id AND e.id = d.event_id AND w.id = d.endpoint_id
 RETURNING d.id, d.message_id, d.endpoint_id, e.type, e.payload::text,
-    {", ".join(f"w.{name}" for name in ENDPOINT_FIELDS)}
+    e.created_at, e.request_id, {", ".join(f"w.{name}" for name in ENDPOINT_FIELDS)}
 """  # noqa: S608  (table names from the models)
 
 
@@ -120,9 +122,13 @@ def batch_claim(
     rows.sort()
     by_endpoint: dict[int, list[ClaimedDelivery]] = {}
     endpoints: dict[int, WebhookEndpoint] = {}
-    for pk, message_id, endpoint_id, event_type, payload, *endpoint_values in rows:
+    for row in rows:
+        pk, message_id, endpoint_id, event_type, payload, created_at, request_id = row[:7]
+        endpoint_values = row[7:]
         body = orjson.dumps(orjson.loads(payload))
-        delivery = ClaimedDelivery(pk, message_id, endpoint_id, event_type, body, start_by)
+        delivery = ClaimedDelivery(
+            pk, message_id, endpoint_id, event_type, body, start_by, created_at, request_id
+        )
         by_endpoint.setdefault(endpoint_id, []).append(delivery)
         if endpoint_id not in endpoints:
             endpoints[endpoint_id] = WebhookEndpoint(
@@ -174,8 +180,8 @@ def _pg_claim(
 def _orm_claim(
     now: datetime, lease_until: datetime, limit: int, skip_endpoints: Collection[int]
 ) -> list[tuple]:
-    """(id, message_id, endpoint_id, event type, payload as JSON text, *ENDPOINT_FIELDS) of
-    each delivery leased."""
+    """(id, message_id, endpoint_id, event type, payload as JSON text, event created_at,
+    event request_id, *ENDPOINT_FIELDS) of each delivery leased."""
     with transaction.atomic():
         due = (
             Delivery.objects.filter(
@@ -198,6 +204,8 @@ def _orm_claim(
             "endpoint_id",
             "event__type",
             Cast("event__payload", TextField()),
+            "event__created_at",
+            "event__request_id",
             *(f"endpoint__{name}" for name in ENDPOINT_FIELDS),
         )
     )

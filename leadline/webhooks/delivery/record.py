@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
+from leadline.core import metrics
 from leadline.core.db import is_postgres, pg_cursor, pg_ids
 
 from ..models import (
@@ -200,7 +201,11 @@ def results_record(results: list[PostResult], *, now: datetime | None = None) ->
     if is_postgres() and tried and all(o.succeeded for o in tried.values()):
         if released:
             deliveries_release(released)
-        return _pg_record_successes(list(tried.values()), now)
+        recorded = _pg_record_successes(list(tried.values()), now)
+        # Counted as the posts' outcome: one cancelled by an erasure in flight (kept
+        # cancelled by the statement) is rare enough not to pay a second round trip.
+        _count_delivered(list(tried.values()), now)
+        return recorded
     with transaction.atomic():
         if released:
             deliveries_release(released)
@@ -212,7 +217,25 @@ def results_record(results: list[PostResult], *, now: datetime | None = None) ->
         locked = _pg_lock(sorted(tried)) if pg else _orm_lock(sorted(tried))
         plan = record_plan(tried, locked, now)
         _plan_apply(plan, now, pg)
+    _count_delivered([tried[pk] for pk in plan.succeeded], now)
+    for result, deliveries in (
+        ("settled", plan.settled),
+        ("retrying", plan.retried),
+        ("gave_up", plan.given_up),
+    ):
+        if deliveries:
+            metrics.WEBHOOK_DELIVERIES.labels(result).inc(len(deliveries))
     return len(plan.attempts)
+
+
+def _count_delivered(results: list[PostResult], now: datetime) -> None:
+    if not results:
+        return
+    metrics.WEBHOOK_DELIVERIES.labels("succeeded").inc(len(results))
+    for result in results:
+        if result.event_created_at is not None:
+            delay = (now - result.event_created_at).total_seconds()
+            metrics.WEBHOOK_DELIVERY_DELAY.observe(max(0.0, delay))
 
 
 def record_plan(tried: dict[int, PostResult], locked: list[tuple], now: datetime) -> RecordPlan:

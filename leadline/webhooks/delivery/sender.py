@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 import aiohttp
 from django.conf import settings
 
+from leadline.core.logs import request_id_bound
+
 from ..signing import signature_header_keys
 from ..ssrf_guard import GuardedResolver, literal_refusal
 from .claim import ClaimedBatch, ClaimedDelivery, EndpointTarget
@@ -39,6 +41,7 @@ class PostResult:
     retry_after: float | None = None
     released: bool = False  # claimed but never posted: clear the lease, count no attempt
     endpoint_id: int = 0
+    event_created_at: datetime | None = None  # for the created -> delivered delay
 
     @property
     def succeeded(self) -> bool:
@@ -52,6 +55,25 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def _log_post(delivery: ClaimedDelivery, result: PostResult) -> None:
+    # Ids and the outcome only: never the URL (its query may hold the receiver's token), the
+    # body (the lead's data) or the signature.
+    fields = {
+        "request_id": delivery.request_id,
+        "webhook_id": delivery.message_id,
+        "endpoint_id": delivery.endpoint_id,
+        "event_type": delivery.event_type,
+        "status_code": result.status_code,
+        "latency_ms": result.latency_ms,
+    }
+    if result.succeeded:
+        logger.debug("webhook delivered", extra=fields)
+    else:
+        # The error's kind only: a message may quote the URL.
+        reason = result.error.split(":", 1)[0] if result.error else result.status_code
+        logger.info("webhook delivery failed: %s", reason, extra=fields)
 
 
 def _unposted(delivery: ClaimedDelivery) -> PostResult:
@@ -154,7 +176,10 @@ class Sender:
                         result = _unposted(delivery)
                     else:
                         session = await self._session()
-                        result = await self._post(session, endpoint_queue.target, delivery)
+                        # The request that caused the event names this post's log lines.
+                        with request_id_bound(delivery.request_id):
+                            result = await self._post(session, endpoint_queue.target, delivery)
+                            _log_post(delivery, result)
                         if result.status_code == 410:
                             endpoint_queue.gone = True
                 except Exception as exc:
@@ -188,7 +213,12 @@ class Sender:
             ),
             "webhook-event-type": delivery.event_type,
         }
-        result = PostResult(delivery.pk, datetime.now(UTC), endpoint_id=delivery.endpoint_id)
+        result = PostResult(
+            delivery.pk,
+            datetime.now(UTC),
+            endpoint_id=delivery.endpoint_id,
+            event_created_at=delivery.event_created_at,
+        )
         # A bare IP never reaches GuardedResolver, and the URL may have changed since it was
         # checked on saving: refuse here, never sent, recorded as a failed attempt.
         refusal = literal_refusal(target.url, self._allow_private)

@@ -1,11 +1,17 @@
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from leadline.core.gunicorn import gunicorn_argv
+
+logger = logging.getLogger("leadline.serve")
 
 
 class Command(BaseCommand):
@@ -21,6 +27,13 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, threads, no_worker, **options):
         bin_dir = os.path.dirname(sys.executable)
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
+        # One metrics directory for gunicorn's workers and the worker process, fresh at each
+        # start (prometheus_client's multiprocess mode sums every file in it): /metrics then
+        # shows this node's web and worker counters together.
+        metrics_dir = ""
+        if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics_dir = tempfile.mkdtemp(prefix="leadline-metrics-")
+            env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         # Sync workers with threads: measured ~3x the throughput of an ASGI server for this
         # Django app (see docs/operations.md).
         web = subprocess.Popen(
@@ -39,7 +52,11 @@ class Command(BaseCommand):
             children.append(
                 subprocess.Popen([os.path.join(bin_dir, "leadline"), "worker"], env=env)
             )
-        self.stdout.write(f"Leadline on http://{host}:{port}/ (Ctrl-C to stop)")
+        if settings.LEADLINE_LOG_FORMAT == "json":
+            # Every line of the output a JSON object, for the log shipper.
+            logger.info("Leadline on http://%s:%s/", host, port)
+        else:
+            self.stdout.write(f"Leadline on http://{host}:{port}/ (Ctrl-C to stop)")
 
         def forward(signum, frame):
             for child in children:
@@ -57,4 +74,6 @@ class Command(BaseCommand):
                     child.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     child.kill()
+            if metrics_dir:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         sys.exit(code if code and code > 0 else 0)
