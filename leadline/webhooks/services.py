@@ -218,6 +218,24 @@ def event_record(*, lead: Lead, type: str, payload: dict[str, Any]) -> Event:
     return event
 
 
+def _events_create(
+    campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
+) -> list[Event]:
+    """One bulk insert of the events of many leads of one campaign."""
+    request_id = current_request_id()
+    return Event.objects.bulk_create(
+        Event(
+            business_id=campaign.business_id,
+            campaign=campaign,
+            lead=lead,
+            type=type,
+            payload=payload,
+            request_id=request_id,
+        )
+        for lead, payload in items
+    )
+
+
 def events_record_optional(
     *, campaign: Campaign, type: str, items: list[tuple[Lead, dict[str, Any]]]
 ) -> int:
@@ -229,18 +247,7 @@ def events_record_optional(
     endpoints = _subscribed(campaign, type)
     if not endpoints or not items:
         return 0
-    request_id = current_request_id()
-    events = Event.objects.bulk_create(
-        Event(
-            business_id=campaign.business_id,
-            campaign=campaign,
-            lead=lead,
-            type=type,
-            payload=payload,
-            request_id=request_id,
-        )
-        for lead, payload in items
-    )
+    events = _events_create(campaign, type, items)
     _fan_out(events, endpoints)
     return len(events)
 
@@ -250,19 +257,8 @@ def events_record_many(
 ) -> None:
     """`event_record` for many leads of one campaign: kept whether or not anyone subscribed
     (lead.processed: GET reads it back), one bulk insert of events and one of deliveries."""
-    if not items:
-        return
-    events = Event.objects.bulk_create(
-        Event(
-            business_id=campaign.business_id,
-            campaign=campaign,
-            lead=lead,
-            type=type,
-            payload=payload,
-        )
-        for lead, payload in items
-    )
-    _fan_out(events, _subscribed(campaign, type))
+    if items:
+        _fan_out(_events_create(campaign, type, items), _subscribed(campaign, type))
 
 
 class _Outbox:

@@ -398,6 +398,7 @@ def test_a_lead_created_with_a_listed_number_is_processed_at_once(
         event = Event.objects.get(lead=by_id[item["lead_id"]], type="lead.processed")
         assert event.payload == item
         assert event.deliveries.get().endpoint == hook
+        assert event.request_id == response["X-Request-ID"]  # the create's, for the logs
     # The campaign's counts moved with them (queued -> processed, by outcome and per day).
     assert counts_verify(campaign=campaign).differences == []
 
