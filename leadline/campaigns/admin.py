@@ -89,7 +89,13 @@ class CampaignAdminForm(forms.ModelForm):
                     lambda obj: f"{obj} ({obj.business})"
                 )
             account.empty_label = "None: the default provider (LEADLINE_TELEPHONY_PROVIDER)"
-        for name in ("max_ring_seconds", "max_call_seconds"):
+        for name in (
+            "max_ring_seconds",
+            "max_call_seconds",
+            "preview_seconds",
+            "wrap_up_seconds",
+            "callback_grace_minutes",
+        ):
             if name in self.fields:
                 self.fields[name].required = False
         reps = self.fields.get("reps")
@@ -134,6 +140,15 @@ class CampaignAdminForm(forms.ModelForm):
 
     def clean_max_call_seconds(self):
         return self._limit(validation.call_seconds_clean, "max_call_seconds")
+
+    def clean_preview_seconds(self):
+        return self._limit(validation.preview_seconds_clean, "preview_seconds")
+
+    def clean_wrap_up_seconds(self):
+        return self._limit(validation.wrap_up_seconds_clean, "wrap_up_seconds")
+
+    def clean_callback_grace_minutes(self):
+        return self._limit(validation.callback_grace_clean, "callback_grace_minutes")
 
     def _limit(self, rule, name):
         # Optional on the form (added with the telephony settings; a form posted without
@@ -213,6 +228,17 @@ class CampaignAdmin(admin.ModelAdmin):
             {"fields": ("timezone", "window_start", "window_end", "window_days")},
         ),
         ("Reps", {"fields": ("reps", "rep_visible_fields")}),
+        (
+            "Dialing",
+            {
+                "fields": (
+                    "dial_mode",
+                    "preview_seconds",
+                    "wrap_up_seconds",
+                    "callback_grace_minutes",
+                )
+            },
+        ),
         (
             "Telephony",
             {

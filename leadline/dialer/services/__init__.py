@@ -17,6 +17,8 @@ from .calls import (
 )
 from .claims import QUEUE_ORDER, lead_claim, lead_held_by, leases_expire
 from .dispositions import (
+    CALLBACK_ANYONE,
+    CALLBACK_ME,
     CALLBACKS_BEYOND_MAX_ATTEMPTS,
     DISPOSED_FIELDS,
     LEAD_DISPOSITION_FIELDS,
@@ -25,8 +27,28 @@ from .dispositions import (
 )
 from .provider_recordings import recordings_fetch, recordings_provider_delete
 from .retention import recordings_purge
+from .states import (
+    RepStateView,
+    lead_skip,
+    rep_available,
+    rep_heartbeat,
+    rep_offline,
+    rep_pause,
+    rep_state_get,
+    reps_silent_offline,
+)
 
 __all__ = [
+    "CALLBACK_ANYONE",
+    "CALLBACK_ME",
+    "RepStateView",
+    "lead_skip",
+    "rep_available",
+    "rep_heartbeat",
+    "rep_offline",
+    "rep_pause",
+    "rep_state_get",
+    "reps_silent_offline",
     "CALLBACKS_BEYOND_MAX_ATTEMPTS",
     "DISPOSED_FIELDS",
     "LEAD_DISPOSITION_FIELDS",
