@@ -71,6 +71,14 @@ class DispositionForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+    # VICIdial's USERONLY / ANYONE: a personal callback comes back to this rep when due.
+    callback_for = forms.ChoiceField(
+        label="Callback for",
+        required=False,
+        initial="anyone",
+        choices=[("anyone", "Anyone"), ("me", "Me")],
+        widget=forms.RadioSelect,
+    )
 
     def __init__(self, *args, campaign: Campaign, **kwargs):
         super().__init__(*args, **kwargs)
