@@ -172,6 +172,9 @@ def test_progressive_floor_end_to_end(floor_site):
             expect(page.locator("#rep-state")).to_have_attribute("data-state", "on_call")
             expect(status).to_have_attribute("data-status", "completed", timeout=30_000)
             expect(status.locator(".wrap-up")).to_contain_text("Wrap-up")
+            # The state panel follows the polled call status.
+            expect(page.locator("#rep-state")).to_have_attribute("data-state", "wrap_up")
+            expect(page.locator("#rep-state")).to_have_count(1)
             snap("03-wrap-up")
             save_outcome(OBJECTIVE)
 

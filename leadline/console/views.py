@@ -256,6 +256,9 @@ def call_status(request: RepRequest, attempt_uuid) -> HttpResponse:
         "call": selectors.call_view(attempt=attempt),
         "lead_pk": attempt.lead_id,
         "wrap_up": _wrap_up(attempt),
+        # The state panel follows the call (on a call, then wrap-up), swapped out of band.
+        **_floor(request.user),
+        "back": reverse("console:lead", args=[attempt.lead_id]),
     }
     return render(request, "console/_call_status.html", context)
 
