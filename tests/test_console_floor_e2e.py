@@ -137,9 +137,11 @@ def test_progressive_floor_end_to_end(floor_site):
             page.set_default_timeout(20_000)
             page.on(
                 "request",
-                lambda r: calls_posted.append(r.url)
-                if r.method == "POST" and r.url.endswith("/call/")
-                else None,
+                lambda r: (
+                    calls_posted.append(r.url)
+                    if r.method == "POST" and r.url.endswith("/call/")
+                    else None
+                ),
             )
 
             def snap(name: str) -> None:

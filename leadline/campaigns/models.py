@@ -166,9 +166,7 @@ class Campaign(TimestampedModel):
         default=3600, help_text="A call's time limit once bridged, 60-14400 seconds."
     )
     # The calling floor (dialer.services.states, the console).
-    dial_mode = models.CharField(
-        max_length=16, choices=DialMode.choices, default=DialMode.PREVIEW
-    )
+    dial_mode = models.CharField(max_length=16, choices=DialMode.choices, default=DialMode.PREVIEW)
     preview_seconds = models.PositiveSmallIntegerField(
         default=5, help_text="Progressive: seconds the card shows before the call, 0-120."
     )

@@ -200,3 +200,6 @@ class LeadSkip(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["rep", "skipped_at"], name="leadskip_rep_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rep_id} skipped lead {self.lead_id}"

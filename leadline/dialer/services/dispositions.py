@@ -248,14 +248,14 @@ def _apply_outcome(
     if effect == Outcome.Effect.CALLBACK:
         if lead.attempts_count < campaign.max_attempts + CALLBACKS_BEYOND_MAX_ATTEMPTS:
             lead.queue_class = Lead.QueueClass.CALLBACK
-            lead.due_at = now if skip_delays else attempt.callback_at
+            due = now if skip_delays else attempt.callback_at
+            assert due is not None  # a callback outcome always books a time
+            lead.due_at = due
             if attempt.callback_owner_id is not None:
                 # Personal: leased to the rep until the grace time after it is due, so no
                 # other claim takes it; their own claim gets it once due (claims._holding).
                 lead.leased_by = attempt.callback_owner
-                lead.lease_expires_at = lead.due_at + timedelta(
-                    minutes=campaign.callback_grace_minutes
-                )
+                lead.lease_expires_at = due + timedelta(minutes=campaign.callback_grace_minutes)
             return "callback"
     elif effect == Outcome.Effect.RETRY and lead.attempts_count < campaign.max_attempts:
         lead.queue_class = Lead.QueueClass.RETRY

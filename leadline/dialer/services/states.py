@@ -175,9 +175,7 @@ def rep_heartbeat(*, rep: User, now: datetime | None = None) -> RepStateView:
     return rep_state_get(rep=rep)
 
 
-def rep_call_started(
-    *, rep_id: int, campaign_id: int, now: datetime | None = None
-) -> RepStateView:
+def rep_call_started(*, rep_id: int, campaign_id: int, now: datetime | None = None) -> RepStateView:
     now = now or timezone.now()
     with transaction.atomic():
         row = _locked_state(rep_id, now)
@@ -232,9 +230,7 @@ def reps_silent_offline(*, now: datetime | None = None, limit: int = 200) -> int
     return len(silent)
 
 
-def lead_skip(
-    *, rep: User, lead_pk: int, reason: str, now: datetime | None = None
-) -> LeadSkip:
+def lead_skip(*, rep: User, lead_pk: int, reason: str, now: datetime | None = None) -> LeadSkip:
     """Progressive mode: the rep passes on the lead before the call. The reason is kept and
     the lead goes back to the queue, behind those of its kind already waiting."""
     now = now or timezone.now()

@@ -159,9 +159,7 @@ def simulate(
         window_open=window_open(campaign, clock.start),
         mode=mode,
     )
-    run = RunState(
-        campaign=campaign, seed=seed, fast_forward=fast_forward, clock=clock, mode=mode
-    )
+    run = RunState(campaign=campaign, seed=seed, fast_forward=fast_forward, clock=clock, mode=mode)
     began = clock()
     elapsed = _reps_run(run, users, speed)
     _report_fill(report, run, elapsed)
@@ -177,5 +175,6 @@ def _state_seconds(users: list[User], since: datetime) -> dict[str, float]:
         rep__in=users, started_at__gte=since, ended_at__isnull=False
     ).values_list("state", "started_at", "ended_at")
     for state, started, ended in intervals:
+        assert ended is not None  # closed intervals only (filtered above)
         totals[state] = totals.get(state, 0.0) + (ended - started).total_seconds()
     return {state: round(seconds, 3) for state, seconds in sorted(totals.items())}

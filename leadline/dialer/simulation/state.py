@@ -13,7 +13,6 @@ from leadline.leads.models import Lead
 
 from .. import services
 
-
 PREVIEW = "preview"
 PROGRESSIVE = "progressive"
 MODES = (PREVIEW, PROGRESSIVE)

@@ -4,6 +4,7 @@ skips, the silent-console loop, and personal ("me") callbacks."""
 import io
 import json
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
@@ -29,7 +30,7 @@ def states_of(rep):
 def assert_contiguous(rep):
     """Each interval starts where the previous one ended; only the last is open."""
     intervals = list(RepStateInterval.objects.filter(rep=rep).order_by("started_at", "pk"))
-    for before, after in zip(intervals, intervals[1:], strict=False):
+    for before, after in pairwise(intervals):
         assert before.ended_at == after.started_at
     assert [i.ended_at is None for i in intervals].count(True) == 1
     assert intervals[-1].ended_at is None
