@@ -98,6 +98,11 @@ class CampaignAdminForm(forms.ModelForm):
         ):
             if name in self.fields:
                 self.fields[name].required = False
+        supervisors = self.fields.get("supervisors")
+        if isinstance(supervisors, forms.ModelMultipleChoiceField):
+            supervisors.queryset = User.objects.filter(role=User.Role.SUPERVISOR).order_by(
+                "username"
+            )
         reps = self.fields.get("reps")
         if reps is None:
             return
@@ -215,7 +220,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_select_related = ("business",)
     search_fields = ("name", "public_id", "business__name")
     autocomplete_fields = ("business",)
-    filter_horizontal = ("reps",)
+    filter_horizontal = ("reps", "supervisors")
     inlines = (ScriptQuestionInline, OutcomeInline)
     fieldsets = (
         (
@@ -227,7 +232,7 @@ class CampaignAdmin(admin.ModelAdmin):
             "Calling window",
             {"fields": ("timezone", "window_start", "window_end", "window_days")},
         ),
-        ("Reps", {"fields": ("reps", "rep_visible_fields")}),
+        ("Reps", {"fields": ("reps", "rep_visible_fields", "supervisors")}),
         (
             "Dialing",
             {

@@ -149,6 +149,10 @@ class Campaign(TimestampedModel):
     reps = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="rep_campaigns"
     )
+    # Supervisors scoped to some campaigns (a supervisor with none sees every campaign).
+    supervisors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="supervised_campaigns"
+    )
     # Telephony: the account calls go through (none: LEADLINE_TELEPHONY_PROVIDER) and the
     # account number the lead sees.
     telephony_account = models.ForeignKey(

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone as django_timezone
 
-from leadline.accounts.models import Business
+from leadline.accounts.models import Business, User
 
 from . import validation
 from .models import (
@@ -254,3 +254,9 @@ def telephony_account_check_record(*, account: TelephonyAccount, ok: bool, detai
             checked_at=now, check_result=text, updated_at=now
         )
     account.checked_at, account.check_result = now, text
+
+
+def campaign_supervisors_set(*, supervisor: User, campaigns: list[Campaign]) -> None:
+    """The campaigns a supervisor sees on the wallboard (none: every campaign)."""
+    with transaction.atomic():
+        supervisor.supervised_campaigns.set(campaigns)

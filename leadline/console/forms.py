@@ -18,7 +18,7 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 class RepAuthenticationForm(AuthenticationForm):
     def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
-        if user.role != User.Role.REP:
+        if user.role not in (User.Role.REP, User.Role.SUPERVISOR):
             raise forms.ValidationError(
                 "The console is for reps; this account is not a rep's.", code="not_rep"
             )

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +22,7 @@ from leadline.accounts.decorators import role_required
 from leadline.accounts.http import RepRequest
 from leadline.accounts.models import User
 from leadline.core.errors import ApiError
-from leadline.dialer import selectors, services
+from leadline.dialer import floor, selectors, services
 from leadline.dialer.models import CallAttempt, RepState
 from leadline.dialer.services import DispositionResult
 from leadline.leads.models import Lead
@@ -37,10 +37,21 @@ rep_required = role_required(
 )
 
 
+supervisor_required = role_required(
+    User.Role.SUPERVISOR, login_url="console:login", forbidden_template="console/forbidden.html"
+)
+
+
 class LoginView(auth_views.LoginView):
     template_name = "console/login.html"
     authentication_form = RepAuthenticationForm
     next_page = "console:home"  # a URL name: resolve_url() reverses it per request
+
+    def get_default_redirect_url(self):
+        # Supervisors land on the wallboard, reps on their campaigns.
+        if getattr(self.request.user, "role", None) == User.Role.SUPERVISOR:
+            return reverse("console:floor")
+        return super().get_default_redirect_url()
 
 
 class LogoutView(auth_views.LogoutView):
@@ -322,3 +333,58 @@ def disposition(request: RepRequest, attempt_uuid) -> HttpResponse:
             logger.info("rep %s recorded call %s: %s", rep.pk, attempt.uuid, result.state)
             return redirect("console:home")
     return _lead_page(request, attempt.lead, attempt, form=form, status=status)
+
+
+# The supervisor's wallboard: the same snapshot as a page (refreshed by htmx polling) and as
+# JSON for wall displays. No lead's number is ever read for it (dialer.floor).
+
+
+def _floor_context(request: RepRequest) -> dict[str, Any]:
+    return {
+        "floor": floor.floor_snapshot(supervisor=request.user),
+        "codes": selectors.pause_codes(),
+    }
+
+
+@supervisor_required
+@require_GET
+def floor_page(request: RepRequest) -> HttpResponse:
+    return render(request, "console/floor.html", _floor_context(request))
+
+
+@supervisor_required
+@require_GET
+def floor_board(request: RepRequest) -> HttpResponse:
+    """The polled part of the wallboard (every few seconds)."""
+    return render(request, "console/_floor_board.html", _floor_context(request))
+
+
+@supervisor_required
+@require_GET
+def floor_json(request: RepRequest) -> JsonResponse:
+    return JsonResponse(floor.floor_snapshot(supervisor=request.user).as_dict())
+
+
+@supervisor_required
+@require_POST
+def floor_force(request: RepRequest, rep_id: int) -> HttpResponse:
+    """Force a rep to pause (with a code) or offline; either way their held lead is released."""
+    rep = floor.supervised_rep_get(supervisor=request.user, rep_id=rep_id)
+    if rep is None:
+        messages.error(request, "No such rep on your floor.")
+        return redirect("console:floor")
+    action = request.POST.get("action", "")
+    try:
+        if action == "pause":
+            services.rep_force_pause(rep=rep, code=request.POST.get("code", ""))
+        elif action == "offline":
+            services.rep_offline(rep_id=rep.pk)
+        else:
+            messages.error(request, "Unknown action.")
+            return redirect("console:floor")
+    except ApiError as exc:
+        messages.error(request, exc.detail)
+        return redirect("console:floor")
+    logger.info("supervisor %s forced rep %s: %s", request.user.pk, rep.pk, action)
+    messages.success(request, f"{rep.username}: {action} forced.")
+    return redirect("console:floor")

@@ -158,6 +158,19 @@ def rep_pause(*, rep: User, code: str, now: datetime | None = None) -> RepStateV
     return _view(row)
 
 
+def rep_force_pause(*, rep: User, code: str, now: datetime | None = None) -> RepStateView:
+    """A supervisor pauses a rep now, whatever they are doing (a call in progress goes on; its
+    outcome can still be saved), and the lead they hold but have not called is released."""
+    now = now or timezone.now()
+    code = pause_code_clean(code)
+    with transaction.atomic():
+        row = _locked_state(rep.pk, now)
+        _move(row, State.PAUSED, now, pause_code=code)
+    if not _has_open_call(rep.pk):
+        _held_release(rep.pk, now)
+    return _view(row)
+
+
 def rep_offline(*, rep_id: int, now: datetime | None = None) -> RepStateView:
     """Signed out (or silent): offline, and the lead they hold goes back to the queue."""
     now = now or timezone.now()

@@ -1,0 +1,226 @@
+"""The supervisor's wallboard: every rep's state and day, every campaign's queue, and flags.
+
+A snapshot reads the reps' state rows and today's calls (both bounded by the number of reps),
+and per campaign a few counts over the queue indexes, each capped at COUNT_CAP rows so a
+refresh costs the same with a million queued leads as with a thousand. It never reads a
+lead's number: nothing here selects one.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from leadline.accounts.models import User
+from leadline.campaigns.models import Campaign
+from leadline.campaigns.rules import window_open
+from leadline.leads.models import Lead
+
+from .models import CallAttempt, RepState
+
+# Queue counts stop here ("1000+" on the board): the wallboard's cost must not grow with leads.
+COUNT_CAP = 1000
+# A rep paused longer than this is flagged.
+PAUSE_TOO_LONG = timedelta(minutes=15)
+
+
+@dataclass
+class FloorRep:
+    id: int
+    username: str
+    name: str
+    state: str
+    pause_code: str
+    seconds_in_state: int
+    campaign: str
+    calls_today: int
+    connects_today: int
+    talk_seconds_today: int
+    connect_rate: float | None
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FloorCampaign:
+    public_id: str
+    name: str
+    dial_mode: str
+    calling_now: bool
+    due_now: int
+    callbacks_next_hour: int
+    callbacks_overdue: int
+    in_progress: int
+    available_reps: int
+    processed_today: int
+    attempts_today: int
+    connect_rate: float | None
+    average_handle_seconds: int | None
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Floor:
+    at: str
+    reps: list[FloorRep]
+    campaigns: list[FloorCampaign]
+    flags: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def supervised_campaigns(*, supervisor: User) -> QuerySet[Campaign]:
+    """The campaigns a supervisor sees: those they supervise, or every one if none is named."""
+    scoped = Campaign.objects.filter(supervisors=supervisor)
+    if scoped.exists():
+        return scoped.order_by("name", "pk")
+    return Campaign.objects.filter(business__is_active=True).order_by("name", "pk")
+
+
+def supervised_reps(*, supervisor: User) -> QuerySet[User]:
+    campaigns = supervised_campaigns(supervisor=supervisor)
+    return (
+        User.objects.filter(role=User.Role.REP, is_active=True, rep_campaigns__in=campaigns)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def _capped(queryset: QuerySet[Lead]) -> int:
+    return queryset.values("pk")[:COUNT_CAP].count()
+
+
+def _day_start(now: datetime) -> datetime:
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _reps(supervisor: User, now: datetime, day: datetime) -> list[FloorRep]:
+    reps = list(supervised_reps(supervisor=supervisor))
+    states = {s.rep_id: s for s in RepState.objects.filter(rep__in=reps).select_related("campaign")}
+    today = (
+        CallAttempt.objects.filter(rep__in=reps, started_at__gte=day, discarded=False)
+        .values("rep_id")
+        .annotate(
+            calls=Count("pk"),
+            connects=Count("pk", filter=Q(connected=True)),
+            talk=Sum("duration_seconds", filter=Q(answered_at__isnull=False)),
+        )
+    )
+    figures: dict[int, dict[str, Any]] = {row["rep_id"]: dict(row) for row in today}
+    rows = []
+    for rep in reps:
+        row = states.get(rep.pk)
+        state = row.state if row else RepState.State.OFFLINE
+        seconds = int((now - row.since).total_seconds()) if row else 0
+        flags = []
+        wrap_up_limit = row.campaign.wrap_up_seconds if row and row.campaign else None
+        too_long = wrap_up_limit is not None and seconds > wrap_up_limit
+        if state == RepState.State.WRAP_UP and too_long:
+            flags.append("wrap_up_too_long")
+        if state == RepState.State.PAUSED and seconds > PAUSE_TOO_LONG.total_seconds():
+            flags.append("paused_too_long")
+        day_figures: dict[str, Any] = figures.get(rep.pk, {})
+        calls = day_figures.get("calls", 0)
+        connects = day_figures.get("connects", 0)
+        rows.append(
+            FloorRep(
+                id=rep.pk,
+                username=rep.username,
+                name=rep.get_full_name() or rep.username,
+                state=state,
+                pause_code=row.pause_code if row else "",
+                seconds_in_state=max(0, seconds),
+                campaign=row.campaign.name if row and row.campaign else "",
+                calls_today=calls,
+                connects_today=connects,
+                talk_seconds_today=day_figures.get("talk") or 0,
+                connect_rate=_rate(connects, calls),
+                flags=flags,
+            )
+        )
+    return rows
+
+
+def _campaigns(
+    supervisor: User, now: datetime, day: datetime, reps: list[FloorRep]
+) -> list[FloorCampaign]:
+    rows = []
+    available = {r.id for r in reps if r.state == RepState.State.AVAILABLE}
+    for campaign in supervised_campaigns(supervisor=supervisor):
+        queued = Lead.objects.filter(
+            campaign=campaign,
+            status=Lead.Status.QUEUED,
+            disabled_at__isnull=True,
+            erased_at__isnull=True,
+        )
+        grace = timedelta(minutes=campaign.callback_grace_minutes)
+        callbacks = queued.filter(queue_class=Lead.QueueClass.CALLBACK)
+        attempts = CallAttempt.objects.filter(
+            campaign=campaign, started_at__gte=day, discarded=False
+        ).aggregate(
+            total=Count("pk"),
+            connects=Count("pk", filter=Q(connected=True)),
+            talk=Sum("duration_seconds"),
+        )
+        campaign_reps = set(campaign.reps.values_list("pk", flat=True))
+        calling_now = campaign.status == Campaign.Status.ACTIVE and window_open(campaign, now)
+        due_now = _capped(
+            queued.filter(due_at__lte=now).filter(
+                Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+            )
+        )
+        overdue = _capped(callbacks.filter(due_at__lt=now - grace))
+        total = attempts["total"] or 0
+        flags = []
+        if overdue:
+            flags.append("callbacks_overdue")
+        if calling_now and not (available & campaign_reps):
+            flags.append("no_available_rep")
+        if calling_now and due_now == 0:
+            flags.append("queue_empty")
+        rows.append(
+            FloorCampaign(
+                public_id=campaign.public_id,
+                name=campaign.name,
+                dial_mode=campaign.dial_mode,
+                calling_now=calling_now,
+                due_now=due_now,
+                callbacks_next_hour=_capped(
+                    callbacks.filter(due_at__gt=now, due_at__lte=now + timedelta(hours=1))
+                ),
+                callbacks_overdue=overdue,
+                in_progress=RepState.objects.filter(
+                    campaign=campaign,
+                    state__in=[RepState.State.ON_CALL, RepState.State.WRAP_UP],
+                ).count(),
+                available_reps=len(available & campaign_reps),
+                processed_today=_capped(
+                    Lead.objects.filter(campaign=campaign, processed_at__gte=day)
+                ),
+                attempts_today=total,
+                connect_rate=_rate(attempts["connects"] or 0, total),
+                average_handle_seconds=int((attempts["talk"] or 0) / total) if total else None,
+                flags=flags,
+            )
+        )
+    return rows
+
+
+def floor_snapshot(*, supervisor: User, now: datetime | None = None) -> Floor:
+    now = now or timezone.now()
+    day = _day_start(now)
+    reps = _reps(supervisor, now, day)
+    campaigns = _campaigns(supervisor, now, day, reps)
+    flags = sorted({f for r in reps for f in r.flags} | {f for c in campaigns for f in c.flags})
+    return Floor(at=now.isoformat(), reps=reps, campaigns=campaigns, flags=flags)
+
+
+def supervised_rep_get(*, supervisor: User, rep_id: int) -> User | None:
+    return supervised_reps(supervisor=supervisor).filter(pk=rep_id).first()
