@@ -4,7 +4,8 @@ A rep goes available in a progressive campaign; the console takes a lead and cal
 after the countdown; the call ends, wrap-up runs, the outcome is saved and the next call
 follows without a click. A pause asked for during a call starts once its outcome is saved and
 stops the calls; resuming starts them again. A personal callback booked in the console goes
-to that rep, not another, when due (asked of the same services at that time).
+to that rep, not another, when due (asked of the same services at that time). A supervisor's
+wallboard shows each change within 5 s, and a forced pause releases the lead a rep holds.
 """
 
 import json
@@ -80,6 +81,19 @@ def floor_site(live_db, tmp_path):
     password = "floor-walk-pw-2026"
     _rep_add(env, campaign_id, username, password, "+919000000011")
     _rep_add(env, campaign_id, other, password, "+919000000012")
+    boss = f"boss-{uuid.uuid4().hex[:8]}"
+    leadline(
+        env,
+        "supervisor",
+        "add",
+        "--username",
+        boss,
+        "--campaign",
+        campaign_id,
+        "--password",
+        password,
+        "--json",
+    )
     server = LiveServer(env)
     try:
         create_leads(
@@ -96,7 +110,10 @@ def floor_site(live_db, tmp_path):
             "url": server.url,
             "username": username,
             "other": other,
+            "boss": boss,
             "password": password,
+            "token": tenant["access_token"],
+            "campaign_id": campaign_id,
             "sync_playwright": sync_playwright,
         }
     finally:
@@ -119,6 +136,16 @@ print(json.dumps({
     "other_got": other.lead_id if other else None,
     "mine_got": mine.lead_id if mine else None,
 }))
+"""
+
+
+# The other rep goes available and takes the new lead (as their console would).
+HOLD = """
+from leadline.accounts.models import User
+from leadline.dialer import services
+rep = User.objects.get(username=%(other)r)
+services.rep_available(rep=rep)
+assert services.lead_claim(rep=rep).lead_id == "floor-9"
 """
 
 
@@ -155,6 +182,19 @@ def test_progressive_floor_end_to_end(floor_site):
                     page.fill(selector, value)
                 page.click("button:has-text('Save outcome')")
 
+            # The supervisor watches the wallboard in another browser context.
+            board = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            board.goto(f"{url}/console/")
+            board.fill("#id_username", floor_site["boss"])
+            board.fill("#id_password", floor_site["password"])
+            board.click("button:has-text('Sign in')")
+            rep_row = board.locator(f"tr[data-rep='{floor_site['username']}']")
+            expect(rep_row).to_have_attribute("data-state", "offline")
+
+            def board_shows(state: str) -> None:
+                # The wallboard polls every 3 s: each change shows within 5 s.
+                expect(rep_row).to_have_attribute("data-state", state, timeout=5_000)
+
             page.goto(f"{url}/console/")
             page.fill("#id_username", floor_site["username"])
             page.fill("#id_password", floor_site["password"])
@@ -177,6 +217,7 @@ def test_progressive_floor_end_to_end(floor_site):
             # The state panel follows the polled call status.
             expect(page.locator("#rep-state")).to_have_attribute("data-state", "wrap_up")
             expect(page.locator("#rep-state")).to_have_count(1)
+            board_shows("wrap_up")
             snap("03-wrap-up")
             save_outcome(OBJECTIVE)
 
@@ -195,6 +236,8 @@ def test_progressive_floor_end_to_end(floor_site):
             expect(state).to_have_attribute("data-state", "paused")
             expect(state).to_contain_text("training")
             expect(page.locator("#auto-next")).to_have_count(0)
+            board_shows("paused")
+            expect(rep_row).to_contain_text("training")
             snap("04-paused")
             page.wait_for_timeout(2_500)  # no call follows while paused
             assert len(calls_posted) == 2
@@ -218,11 +261,37 @@ def test_progressive_floor_end_to_end(floor_site):
             # Sign out: offline.
             page.click("button:has-text('Sign out')")
             expect(page.locator("h1")).to_have_text("Sign in")
+            board_shows("offline")
+
+            # A forced pause releases the lead the other rep holds.
+            create_leads(
+                url,
+                floor_site["token"],
+                floor_site["campaign_id"],
+                [{"lead_id": "floor-9", "phone_number": "9876511199", "contact_name": "Late"}],
+            )
+            leadline(floor_site["env"], "shell", "-c", HOLD % {"other": floor_site["other"]})
+            other_row = board.locator(f"tr[data-rep='{floor_site['other']}']")
+            expect(other_row).to_have_attribute("data-state", "available", timeout=5_000)
+            other_row.locator("select[name=code]").select_option("meeting")
+            other_row.locator("button[data-force=pause]").click()
+            expect(other_row).to_have_attribute("data-state", "paused", timeout=5_000)
+            pages_seen.append(board.content())
+            board.screenshot(path=str(SCREENSHOTS / "floor-07-wallboard.png"), full_page=True)
         finally:
             browser.close()
 
     for html in pages_seen:
         assert not NUMBER.search(html), "a lead's number reached the browser"
+
+    held = leadline(
+        floor_site["env"],
+        "shell",
+        "-c",
+        "from leadline.leads.models import Lead\n"
+        "print(Lead.objects.get(lead_id='floor-9').leased_by_id)\n",
+    )
+    assert held.strip().splitlines()[-1] == "None", "the forced pause released the lead"
 
     checked = leadline(
         floor_site["env"],
@@ -231,7 +300,12 @@ def test_progressive_floor_end_to_end(floor_site):
         CALLBACK_CHECK % {"other": floor_site["other"], "mine": floor_site["username"]},
     )
     found = json.loads(checked.strip().splitlines()[-1])
-    assert found == {"owner": floor_site["username"], "other_got": None, "mine_got": "floor-2"}
+    # The other rep gets the lead the forced pause released, never the personal callback.
+    assert found == {
+        "owner": floor_site["username"],
+        "other_got": "floor-9",
+        "mine_got": "floor-2",
+    }
 
     states = leadline(
         floor_site["env"],

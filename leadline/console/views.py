@@ -47,11 +47,14 @@ class LoginView(auth_views.LoginView):
     authentication_form = RepAuthenticationForm
     next_page = "console:home"  # a URL name: resolve_url() reverses it per request
 
-    def get_default_redirect_url(self):
-        # Supervisors land on the wallboard, reps on their campaigns.
+    def get_success_url(self):
+        # Supervisors land on the wallboard (a `next` of the rep pages would only say
+        # "not for you"), reps on their campaigns or where they were going.
         if getattr(self.request.user, "role", None) == User.Role.SUPERVISOR:
-            return reverse("console:floor")
-        return super().get_default_redirect_url()
+            wanted = self.get_redirect_url()
+            floor_url = reverse("console:floor")
+            return wanted if wanted.startswith(floor_url) else floor_url
+        return super().get_success_url()
 
 
 class LogoutView(auth_views.LogoutView):
