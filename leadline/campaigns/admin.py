@@ -95,6 +95,7 @@ class CampaignAdminForm(forms.ModelForm):
             "preview_seconds",
             "wrap_up_seconds",
             "callback_grace_minutes",
+            "dial_mode",
         ):
             if name in self.fields:
                 self.fields[name].required = False
@@ -145,6 +146,10 @@ class CampaignAdminForm(forms.ModelForm):
 
     def clean_max_call_seconds(self):
         return self._limit(validation.call_seconds_clean, "max_call_seconds")
+
+    def clean_dial_mode(self):
+        # Optional like the limits below: a form posted without it keeps preview.
+        return self.cleaned_data.get("dial_mode") or Campaign.DialMode.PREVIEW
 
     def clean_preview_seconds(self):
         return self._limit(validation.preview_seconds_clean, "preview_seconds")

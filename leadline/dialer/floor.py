@@ -201,8 +201,11 @@ def _campaigns(
                     state__in=[RepState.State.ON_CALL, RepState.State.WRAP_UP],
                 ).count(),
                 available_reps=len(available & campaign_reps),
+                # erased_at IS NULL: the partial index lead_processed_walk_idx answers it.
                 processed_today=_capped(
-                    Lead.objects.filter(campaign=campaign, processed_at__gte=day)
+                    Lead.objects.filter(
+                        campaign=campaign, erased_at__isnull=True, processed_at__gte=day
+                    )
                 ),
                 attempts_today=total,
                 connect_rate=_rate(attempts["connects"] or 0, total),
