@@ -73,9 +73,9 @@ class Floor:
 
 def supervised_campaigns(*, supervisor: User) -> QuerySet[Campaign]:
     """The campaigns a supervisor sees: those they supervise, or every one if none is named."""
-    scoped = Campaign.objects.filter(supervisors=supervisor)
+    scoped = Campaign.objects.filter(supervisors=supervisor).order_by("name", "pk")
     if scoped.exists():
-        return scoped.order_by("name", "pk")
+        return scoped
     return Campaign.objects.filter(business__is_active=True).order_by("name", "pk")
 
 
@@ -101,11 +101,23 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-def _reps(supervisor: User, now: datetime, day: datetime) -> list[FloorRep]:
-    reps = list(supervised_reps(supervisor=supervisor))
-    states = {s.rep_id: s for s in RepState.objects.filter(rep__in=reps).select_related("campaign")}
+def _reps(campaigns: list[Campaign], now: datetime, day: datetime) -> list[FloorRep]:
+    # Plain rows, not model instances: a refresh builds 200 reps every few seconds.
+    reps = list(
+        User.objects.filter(role=User.Role.REP, is_active=True, rep_campaigns__in=campaigns)
+        .distinct()
+        .order_by("username")
+        .values("pk", "username", "first_name", "last_name")
+    )
+    rep_ids = [r["pk"] for r in reps]
+    states = {
+        row["rep_id"]: row
+        for row in RepState.objects.filter(rep_id__in=rep_ids).values(
+            "rep_id", "state", "pause_code", "since", "campaign__name", "campaign__wrap_up_seconds"
+        )
+    }
     today = (
-        CallAttempt.objects.filter(rep__in=reps, started_at__gte=day, discarded=False)
+        CallAttempt.objects.filter(rep_id__in=rep_ids, started_at__gte=day, discarded=False)
         .values("rep_id")
         .annotate(
             calls=Count("pk"),
@@ -116,28 +128,28 @@ def _reps(supervisor: User, now: datetime, day: datetime) -> list[FloorRep]:
     figures: dict[int, dict[str, Any]] = {row["rep_id"]: dict(row) for row in today}
     rows = []
     for rep in reps:
-        row = states.get(rep.pk)
-        state = row.state if row else RepState.State.OFFLINE
-        seconds = int((now - row.since).total_seconds()) if row else 0
+        row = states.get(rep["pk"])
+        state = row["state"] if row else RepState.State.OFFLINE
+        seconds = max(0, int((now - row["since"]).total_seconds())) if row else 0
         flags = []
-        wrap_up_limit = row.campaign.wrap_up_seconds if row and row.campaign else None
-        too_long = wrap_up_limit is not None and seconds > wrap_up_limit
-        if state == RepState.State.WRAP_UP and too_long:
+        limit = row["campaign__wrap_up_seconds"] if row else None
+        if state == RepState.State.WRAP_UP and limit is not None and seconds > limit:
             flags.append("wrap_up_too_long")
         if state == RepState.State.PAUSED and seconds > PAUSE_TOO_LONG.total_seconds():
             flags.append("paused_too_long")
-        day_figures: dict[str, Any] = figures.get(rep.pk, {})
+        day_figures = figures.get(rep["pk"], {})
         calls = day_figures.get("calls", 0)
         connects = day_figures.get("connects", 0)
+        name = f"{rep['first_name']} {rep['last_name']}".strip()
         rows.append(
             FloorRep(
-                id=rep.pk,
-                username=rep.username,
-                name=rep.get_full_name() or rep.username,
+                id=rep["pk"],
+                username=rep["username"],
+                name=name or rep["username"],
                 state=state,
-                pause_code=row.pause_code if row else "",
-                seconds_in_state=max(0, seconds),
-                campaign=row.campaign.name if row and row.campaign else "",
+                pause_code=row["pause_code"] if row else "",
+                seconds_in_state=seconds,
+                campaign=(row["campaign__name"] or "") if row else "",
                 calls_today=calls,
                 connects_today=connects,
                 talk_seconds_today=day_figures.get("talk") or 0,
@@ -149,11 +161,37 @@ def _reps(supervisor: User, now: datetime, day: datetime) -> list[FloorRep]:
 
 
 def _campaigns(
-    supervisor: User, now: datetime, day: datetime, reps: list[FloorRep]
+    campaigns: list[Campaign], now: datetime, day: datetime, reps: list[FloorRep]
 ) -> list[FloorCampaign]:
-    rows = []
+    ids = [c.pk for c in campaigns]
     available = {r.id for r in reps if r.state == RepState.State.AVAILABLE}
-    for campaign in supervised_campaigns(supervisor=supervisor):
+    assigned: dict[int, set[int]] = {}
+    for campaign_id, user_id in Campaign.reps.through.objects.filter(
+        campaign_id__in=ids
+    ).values_list("campaign_id", "user_id"):
+        assigned.setdefault(campaign_id, set()).add(user_id)
+    busy = dict(
+        RepState.objects.filter(
+            campaign_id__in=ids, state__in=[RepState.State.ON_CALL, RepState.State.WRAP_UP]
+        )
+        .values("campaign_id")
+        .annotate(n=Count("pk"))
+        .values_list("campaign_id", "n")
+    )
+    attempts_by_campaign: dict[int, dict[str, Any]] = {
+        row["campaign_id"]: dict(row)
+        for row in CallAttempt.objects.filter(
+            campaign_id__in=ids, started_at__gte=day, discarded=False
+        )
+        .values("campaign_id")
+        .annotate(
+            total=Count("pk"),
+            connects=Count("pk", filter=Q(connected=True)),
+            talk=Sum("duration_seconds"),
+        )
+    }
+    rows = []
+    for campaign in campaigns:
         queued = Lead.objects.filter(
             campaign=campaign,
             status=Lead.Status.QUEUED,
@@ -162,14 +200,8 @@ def _campaigns(
         )
         grace = timedelta(minutes=campaign.callback_grace_minutes)
         callbacks = queued.filter(queue_class=Lead.QueueClass.CALLBACK)
-        attempts = CallAttempt.objects.filter(
-            campaign=campaign, started_at__gte=day, discarded=False
-        ).aggregate(
-            total=Count("pk"),
-            connects=Count("pk", filter=Q(connected=True)),
-            talk=Sum("duration_seconds"),
-        )
-        campaign_reps = set(campaign.reps.values_list("pk", flat=True))
+        attempts: dict[str, Any] = attempts_by_campaign.get(campaign.pk, {})
+        on_floor = available & assigned.get(campaign.pk, set())
         calling_now = campaign.status == Campaign.Status.ACTIVE and window_open(campaign, now)
         due_now = _capped(
             queued.filter(due_at__lte=now).filter(
@@ -177,11 +209,11 @@ def _campaigns(
             )
         )
         overdue = _capped(callbacks.filter(due_at__lt=now - grace))
-        total = attempts["total"] or 0
+        total = attempts.get("total") or 0
         flags = []
         if overdue:
             flags.append("callbacks_overdue")
-        if calling_now and not (available & campaign_reps):
+        if calling_now and not on_floor:
             flags.append("no_available_rep")
         if calling_now and due_now == 0:
             flags.append("queue_empty")
@@ -196,11 +228,8 @@ def _campaigns(
                     callbacks.filter(due_at__gt=now, due_at__lte=now + timedelta(hours=1))
                 ),
                 callbacks_overdue=overdue,
-                in_progress=RepState.objects.filter(
-                    campaign=campaign,
-                    state__in=[RepState.State.ON_CALL, RepState.State.WRAP_UP],
-                ).count(),
-                available_reps=len(available & campaign_reps),
+                in_progress=busy.get(campaign.pk, 0),
+                available_reps=len(on_floor),
                 # erased_at IS NULL: the partial index lead_processed_walk_idx answers it.
                 processed_today=_capped(
                     Lead.objects.filter(
@@ -208,8 +237,8 @@ def _campaigns(
                     )
                 ),
                 attempts_today=total,
-                connect_rate=_rate(attempts["connects"] or 0, total),
-                average_handle_seconds=int((attempts["talk"] or 0) / total) if total else None,
+                connect_rate=_rate(attempts.get("connects") or 0, total),
+                average_handle_seconds=int((attempts.get("talk") or 0) / total) if total else None,
                 flags=flags,
             )
         )
@@ -219,8 +248,9 @@ def _campaigns(
 def floor_snapshot(*, supervisor: User, now: datetime | None = None) -> Floor:
     now = now or timezone.now()
     day = _day_start(now)
-    reps = _reps(supervisor, now, day)
-    campaigns = _campaigns(supervisor, now, day, reps)
+    scope = list(supervised_campaigns(supervisor=supervisor))
+    reps = _reps(scope, now, day)
+    campaigns = _campaigns(scope, now, day, reps)
     flags = sorted({f for r in reps for f in r.flags} | {f for c in campaigns for f in c.flags})
     return Floor(at=now.isoformat(), reps=reps, campaigns=campaigns, flags=flags)
 
