@@ -11,6 +11,7 @@ caller's transaction committed; it never runs while a lead or call row is locked
 deadlock with the claim, call and outcome paths (which lock the lead first).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +30,7 @@ State = RepState.State
 SILENT_AFTER = timedelta(minutes=2)
 BUSY = frozenset({State.ON_CALL, State.WRAP_UP})
 SKIP_REASON_MAX = 200
+PAUSE_CODE = re.compile(r"[a-z0-9_-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,12 @@ def rep_state_get(*, rep: User) -> RepStateView:
 
 def pause_code_clean(code: str) -> str:
     code = (code or "").strip().lower()
-    if not PauseCode.objects.filter(code=code, active=True).exists():
+    # A slug or nothing: anything else (a NUL byte, say) is refused before it reaches the
+    # database, which would refuse it with an error of its own.
+    if (
+        not PAUSE_CODE.fullmatch(code)
+        or not PauseCode.objects.filter(code=code, active=True).exists()
+    ):
         raise BadRequest("Pick one of the pause codes.", extra={"field": "code"})
     return code
 
@@ -247,7 +254,7 @@ def lead_skip(*, rep: User, lead_pk: int, reason: str, now: datetime | None = No
     """Progressive mode: the rep passes on the lead before the call. The reason is kept and
     the lead goes back to the queue, behind those of its kind already waiting."""
     now = now or timezone.now()
-    reason = (reason or "").strip()
+    reason = (reason or "").replace("\x00", "").strip()
     if not reason:
         raise BadRequest("Say why you skip this lead.", extra={"field": "reason"})
     with transaction.atomic():

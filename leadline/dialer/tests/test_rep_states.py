@@ -100,9 +100,10 @@ def test_the_services_move_the_rep_through_their_states(
 def test_pause_codes_are_checked_and_a_held_lead_goes_back(campaign, make_leads, rep, now):
     make_leads(1)
     services.rep_available(rep=rep, now=now)
-    with pytest.raises(ApiError) as bad:
-        services.rep_pause(rep=rep, code="nap", now=now)
-    assert bad.value.status == 400
+    for code in ("nap", "break\x00", "x" * 40):
+        with pytest.raises(ApiError) as bad:
+            services.rep_pause(rep=rep, code=code, now=now)
+        assert bad.value.status == 400
     lead = services.lead_claim(rep=rep, now=now)
     services.rep_pause(rep=rep, code="break", now=now + SECOND)
     lead.refresh_from_db()
