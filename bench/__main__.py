@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from . import client, dashboard, dialer, ingest, reads, report, webhooks
+from . import client, dashboard, dialer, floor, ingest, reads, report, webhooks
 from .infra import (
     DEFAULT_PG_ADMIN_URL,
     SETTINGS_MODULE,
@@ -42,7 +42,7 @@ FULL_SIMULATE = 1_000
 SQLITE_SIMULATE = 100
 FULL_DELIVERIES = 5_000
 SQLITE_DELIVERIES = 2_000
-PARTS = ["ingest", "get", "claims", "simulate", "webhooks", "dashboard", "client"]
+PARTS = ["ingest", "get", "claims", "floor", "simulate", "webhooks", "dashboard", "client"]
 BUSINESS = "Bench Co"
 
 
@@ -218,6 +218,14 @@ def run_engine(engine: str, args: argparse.Namespace, parts: list[str]) -> None:
                         count=queue_size(engine, args.scale),
                         procs=args.claimers,
                         claims=claims_per_claimer(engine, args.claims),
+                    )
+                if "floor" in parts:
+                    floor.run(
+                        db=db,
+                        env=env,
+                        public_id=bootstrap(env, "floor")["campaign_id"],
+                        count=queue_size(engine, args.scale),
+                        requests=args.requests,
                     )
                 if "simulate" in parts:
                     sim = bootstrap(env, "simulate")

@@ -19,6 +19,9 @@ real services (leadline.dialer.services, the webhook outbox) runs here instead:
                payload straight to a receiver (the baseline)
     bare-post  a bare aiohttp client posting bodies to a receiver (the webhook baseline; no
                Django)
+    floor      reps of a campaign with floor states (dialer.services.states) and a supervisor,
+               then the wallboard snapshot (dialer.floor.floor_snapshot) timed, beside the
+               same figures read with hand-written SQL (the wallboard baseline)
     dashboard  a client-staff login of a campaign's business (through
                accounts.services.dashboard_user_create), and the SQL statements each given
                dashboard page sends, with their parameters (the dashboard baselines)
@@ -119,6 +122,97 @@ def cmd_reps(args) -> None:
         )
         names.append(username)
     emit({"reps": names})
+
+
+# --- floor ----------------------------------------------------------------------------------
+
+# The wallboard's figures written by hand: one statement for the reps' states, one for their
+# calls today, and per campaign the capped queue counts (same filters, same indexes).
+FLOOR_RAW_REPS = (
+    "SELECT u.id, u.username, s.state, s.pause_code, s.since FROM accounts_user u "
+    "JOIN campaigns_campaign_reps r ON r.user_id = u.id "
+    "LEFT JOIN dialer_repstate s ON s.rep_id = u.id WHERE r.campaign_id = %s"
+)
+FLOOR_RAW_CALLS = (
+    "SELECT rep_id, COUNT(*), SUM(duration_seconds) FROM dialer_callattempt "
+    "WHERE campaign_id = %s AND started_at >= %s GROUP BY rep_id"
+)
+# (statement, which values it binds: c campaign, n now, d start of the day, g overdue cutoff)
+FLOOR_RAW_COUNTS = [
+    (
+        "SELECT COUNT(*) FROM (SELECT id FROM leads_lead WHERE campaign_id = %s AND status = "
+        "'queued' AND due_at <= %s AND disabled_at IS NULL AND erased_at IS NULL AND "
+        "(lease_expires_at IS NULL OR lease_expires_at <= %s) LIMIT 1000) q",
+        "cnn",
+    ),
+    (
+        "SELECT COUNT(*) FROM (SELECT id FROM leads_lead WHERE campaign_id = %s AND status = "
+        "'queued' AND queue_class = 0 AND due_at < %s AND disabled_at IS NULL AND "
+        "erased_at IS NULL LIMIT 1000) q",
+        "cg",
+    ),
+    (
+        "SELECT COUNT(*) FROM (SELECT id FROM leads_lead WHERE campaign_id = %s AND erased_at "
+        "IS NULL AND processed_at >= %s LIMIT 1000) q",
+        "cd",
+    ),
+]
+
+
+def cmd_floor(args) -> None:
+    django_setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    from leadline.accounts.services import rep_upsert, supervisor_upsert
+    from leadline.campaigns.models import Campaign
+    from leadline.campaigns.services import campaign_supervisors_set
+    from leadline.dialer import services
+    from leadline.dialer.floor import floor_snapshot
+
+    campaign = Campaign.objects.get(public_id=args.campaign)
+    reps = []
+    for number in range(1, args.reps + 1):
+        rep, _ = rep_upsert(
+            campaign=campaign,
+            username=f"bench-floor-{number:03d}",
+            phone_number=f"+9192{number:08d}",
+            password=None,
+        )
+        reps.append(rep)
+    # A floor in mid-shift: most reps available, every fifth paused, every tenth offline.
+    for number, rep in enumerate(reps, start=1):
+        services.rep_available(rep=rep)
+        if number % 5 == 0:
+            services.rep_pause(rep=rep, code="break")
+        elif number % 10 == 3:
+            services.rep_offline(rep_id=rep.pk)
+    boss, _ = supervisor_upsert(username="bench-floor-boss")
+    campaign_supervisors_set(supervisor=boss, campaigns=[campaign])
+
+    def orm(_):
+        floor_snapshot(supervisor=boss)
+
+    def raw(_):
+        now = timezone.now()
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        with connection.cursor() as cursor:
+            cursor.execute(FLOOR_RAW_REPS, [campaign.pk])
+            cursor.fetchall()
+            cursor.execute(FLOOR_RAW_CALLS, [campaign.pk, day])
+            cursor.fetchall()
+            values = {"c": campaign.pk, "n": now, "d": day, "g": now - timedelta(minutes=15)}
+            for sql, binds in FLOOR_RAW_COUNTS:
+                cursor.execute(sql, [values[b] for b in binds])
+                cursor.fetchall()
+
+    from .measure import time_calls
+
+    warmup = 5
+    items = range(args.requests + warmup)
+    orm_lat = time_calls(orm, items, warmup=warmup, budget_s=120)
+    raw_lat = time_calls(raw, items, warmup=warmup, budget_s=120)
+    emit({"orm": orm_lat.samples_ms, "raw": raw_lat.samples_ms, "reps": len(reps)})
 
 
 # --- claims ---------------------------------------------------------------------------------
@@ -758,6 +852,10 @@ def main(argv: list[str] | None = None) -> None:
     bare.add_argument("--url", required=True)
     bare.add_argument("--bodies", required=True, help="a file of JSON bodies, one a line")
     bare.add_argument("--concurrency", type=int, required=True)
+    floor = sub.add_parser("floor")
+    floor.add_argument("--campaign", required=True)
+    floor.add_argument("--reps", type=int, required=True)
+    floor.add_argument("--requests", type=int, required=True)
     dashboard = sub.add_parser("dashboard")
     dashboard.add_argument("--campaign", required=True)
     dashboard.add_argument("--username", required=True)
@@ -771,6 +869,7 @@ def main(argv: list[str] | None = None) -> None:
         "process": cmd_process,
         "bare-post": cmd_bare_post,
         "dashboard": cmd_dashboard,
+        "floor": cmd_floor,
     }[args.command](args)
 
 

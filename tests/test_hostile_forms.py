@@ -174,6 +174,8 @@ def world(business, campaign, make_leads, answered_calls):
     return {
         "staff": staff,
         "rep": rep,
+        # The wallboard's "force a rep" address (a rep gets its 403 page).
+        "rep_id": rep.pk,
         "campaign_id": campaign.public_id,
         "public_id": campaign.public_id,
         # The console's lead (the rep's claimed one) and the dashboard's (another).

@@ -133,6 +133,9 @@ class User(AbstractUser):
         CLIENT = "client", "Client staff"
         REP = "rep", "Rep"
         OPERATOR = "operator", "Operator"
+        # Operators' floor staff: the console's wallboard (all campaigns, or those they
+        # supervise: Campaign.supervisors).
+        SUPERVISOR = "supervisor", "Supervisor"
 
     business = models.ForeignKey(
         Business, null=True, blank=True, on_delete=models.PROTECT, related_name="users"

@@ -172,3 +172,27 @@ def rep_upsert(
             user.save()
         campaign.reps.add(user)
     return user, created
+
+
+def supervisor_upsert(*, username: str, password: str | None = None) -> tuple[User, bool]:
+    """Create a supervisor (operators' floor staff, no business) or update one's password.
+
+    Returns the user and whether it was created; an existing user who is not a supervisor is
+    refused, and so is a password the validators refuse. Their campaigns are set by
+    campaigns.services.campaign_supervisors_set.
+    """
+    with transaction.atomic():
+        existing = User.objects.select_for_update().filter(username=username).first()
+        if existing is not None and existing.role != User.Role.SUPERVISOR:
+            raise Conflict(f"User {username!r} exists and is not a supervisor.")
+        if password:
+            password_validate(password=password, user=existing or User(username=username))
+        if existing is None:
+            user = User.objects.create_user(
+                username=username, password=password, role=User.Role.SUPERVISOR
+            )
+            return user, True
+        if password:
+            existing.set_password(password)
+            existing.save(update_fields=["password"])
+        return existing, False

@@ -89,9 +89,21 @@ class CampaignAdminForm(forms.ModelForm):
                     lambda obj: f"{obj} ({obj.business})"
                 )
             account.empty_label = "None: the default provider (LEADLINE_TELEPHONY_PROVIDER)"
-        for name in ("max_ring_seconds", "max_call_seconds"):
+        for name in (
+            "max_ring_seconds",
+            "max_call_seconds",
+            "preview_seconds",
+            "wrap_up_seconds",
+            "callback_grace_minutes",
+            "dial_mode",
+        ):
             if name in self.fields:
                 self.fields[name].required = False
+        supervisors = self.fields.get("supervisors")
+        if isinstance(supervisors, forms.ModelMultipleChoiceField):
+            supervisors.queryset = User.objects.filter(role=User.Role.SUPERVISOR).order_by(
+                "username"
+            )
         reps = self.fields.get("reps")
         if reps is None:
             return
@@ -134,6 +146,19 @@ class CampaignAdminForm(forms.ModelForm):
 
     def clean_max_call_seconds(self):
         return self._limit(validation.call_seconds_clean, "max_call_seconds")
+
+    def clean_dial_mode(self):
+        # Optional like the limits below: a form posted without it keeps preview.
+        return self.cleaned_data.get("dial_mode") or Campaign.DialMode.PREVIEW
+
+    def clean_preview_seconds(self):
+        return self._limit(validation.preview_seconds_clean, "preview_seconds")
+
+    def clean_wrap_up_seconds(self):
+        return self._limit(validation.wrap_up_seconds_clean, "wrap_up_seconds")
+
+    def clean_callback_grace_minutes(self):
+        return self._limit(validation.callback_grace_clean, "callback_grace_minutes")
 
     def _limit(self, rule, name):
         # Optional on the form (added with the telephony settings; a form posted without
@@ -200,7 +225,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_select_related = ("business",)
     search_fields = ("name", "public_id", "business__name")
     autocomplete_fields = ("business",)
-    filter_horizontal = ("reps",)
+    filter_horizontal = ("reps", "supervisors")
     inlines = (ScriptQuestionInline, OutcomeInline)
     fieldsets = (
         (
@@ -212,7 +237,18 @@ class CampaignAdmin(admin.ModelAdmin):
             "Calling window",
             {"fields": ("timezone", "window_start", "window_end", "window_days")},
         ),
-        ("Reps", {"fields": ("reps", "rep_visible_fields")}),
+        ("Reps", {"fields": ("reps", "rep_visible_fields", "supervisors")}),
+        (
+            "Dialing",
+            {
+                "fields": (
+                    "dial_mode",
+                    "preview_seconds",
+                    "wrap_up_seconds",
+                    "callback_grace_minutes",
+                )
+            },
+        ),
         (
             "Telephony",
             {

@@ -100,6 +100,12 @@ class Campaign(TimestampedModel):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
 
+    class DialMode(models.TextChoices):
+        # preview: the rep reads the card and presses Call. progressive: while the rep is
+        # available the console takes the next lead and calls it after `preview_seconds`.
+        PREVIEW = "preview", "Preview (the rep presses Call)"
+        PROGRESSIVE = "progressive", "Progressive (called after a short preview)"
+
     class Category(models.TextChoices):
         # TRAI's split: service/transactional calls may ring DND numbers; promotional calls
         # may not, unless the person gave the business their consent (compliance.dnd).
@@ -143,6 +149,10 @@ class Campaign(TimestampedModel):
     reps = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="rep_campaigns"
     )
+    # Supervisors scoped to some campaigns (a supervisor with none sees every campaign).
+    supervisors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="supervised_campaigns"
+    )
     # Telephony: the account calls go through (none: LEADLINE_TELEPHONY_PROVIDER) and the
     # account number the lead sees.
     telephony_account = models.ForeignKey(
@@ -158,6 +168,19 @@ class Campaign(TimestampedModel):
     )
     max_call_seconds = models.PositiveIntegerField(
         default=3600, help_text="A call's time limit once bridged, 60-14400 seconds."
+    )
+    # The calling floor (dialer.services.states, the console).
+    dial_mode = models.CharField(max_length=16, choices=DialMode.choices, default=DialMode.PREVIEW)
+    preview_seconds = models.PositiveSmallIntegerField(
+        default=5, help_text="Progressive: seconds the card shows before the call, 0-120."
+    )
+    wrap_up_seconds = models.PositiveSmallIntegerField(
+        default=60, help_text="Time to record a call's outcome before it counts as too long."
+    )
+    callback_grace_minutes = models.PositiveSmallIntegerField(
+        default=15,
+        help_text="A rep's personal callback waits for them this long after it is due, "
+        "then any rep may take it.",
     )
 
     class Meta:

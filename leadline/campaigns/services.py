@@ -6,7 +6,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone as django_timezone
 
-from leadline.accounts.models import Business
+from leadline.accounts.models import Business, User
 
 from . import validation
 from .models import (
@@ -85,6 +85,10 @@ def campaign_settings_update(
     ring_seconds: int | None = None,
     max_call_seconds: int | None = None,
     category: str | None = None,
+    dial_mode: str | None = None,
+    preview_seconds: int | None = None,
+    wrap_up_seconds: int | None = None,
+    callback_grace_minutes: int | None = None,
 ) -> Campaign:
     """Change the given calling settings (None: unchanged), validated by the admin's rules.
 
@@ -107,6 +111,16 @@ def campaign_settings_update(
             changes["max_call_seconds"] = validation.call_seconds_clean(max_call_seconds)
         if category is not None:
             changes["category"] = validation.category_clean(category)
+        if dial_mode is not None:
+            changes["dial_mode"] = validation.dial_mode_clean(dial_mode)
+        if preview_seconds is not None:
+            changes["preview_seconds"] = validation.preview_seconds_clean(preview_seconds)
+        if wrap_up_seconds is not None:
+            changes["wrap_up_seconds"] = validation.wrap_up_seconds_clean(wrap_up_seconds)
+        if callback_grace_minutes is not None:
+            changes["callback_grace_minutes"] = validation.callback_grace_clean(
+                callback_grace_minutes
+            )
         if window_start is not None:
             changes["window_start"] = window_start
         if window_end is not None:
@@ -240,3 +254,9 @@ def telephony_account_check_record(*, account: TelephonyAccount, ok: bool, detai
             checked_at=now, check_result=text, updated_at=now
         )
     account.checked_at, account.check_result = now, text
+
+
+def campaign_supervisors_set(*, supervisor: User, campaigns: list[Campaign]) -> None:
+    """The campaigns a supervisor sees on the wallboard (none: every campaign)."""
+    with transaction.atomic():
+        supervisor.supervised_campaigns.set(campaigns)

@@ -30,6 +30,9 @@ SMALL_INT_MAX = 32767
 # The ranges the database's check constraints on Campaign enforce (see models.Campaign.Meta).
 RING_SECONDS_RANGE = (5, 60)
 CALL_SECONDS_RANGE = (60, 14400)
+PREVIEW_SECONDS_RANGE = (0, 120)
+WRAP_UP_SECONDS_RANGE = (5, 3600)
+CALLBACK_GRACE_RANGE = (0, 1440)
 
 # Twilio account SIDs are "AC" and 32 hex digits (the Console shows them; API keys start "SK").
 _TWILIO_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -134,6 +137,25 @@ def ring_seconds_clean(value: object) -> int:
 
 def call_seconds_clean(value: object) -> int:
     return int_in_range("max_call_seconds", value, *CALL_SECONDS_RANGE)
+
+
+def preview_seconds_clean(value: object) -> int:
+    return int_in_range("preview_seconds", value, *PREVIEW_SECONDS_RANGE)
+
+
+def wrap_up_seconds_clean(value: object) -> int:
+    return int_in_range("wrap_up_seconds", value, *WRAP_UP_SECONDS_RANGE)
+
+
+def callback_grace_clean(value: object) -> int:
+    return int_in_range("callback_grace_minutes", value, *CALLBACK_GRACE_RANGE)
+
+
+def dial_mode_clean(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in ("preview", "progressive"):
+        raise InvalidSetting("dial_mode", f"{value!r} is not preview or progressive.")
+    return text
 
 
 def window_clean(start: time, end: time) -> None:

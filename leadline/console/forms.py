@@ -18,7 +18,7 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 class RepAuthenticationForm(AuthenticationForm):
     def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
-        if user.role != User.Role.REP:
+        if user.role not in (User.Role.REP, User.Role.SUPERVISOR):
             raise forms.ValidationError(
                 "The console is for reps; this account is not a rep's.", code="not_rep"
             )
@@ -70,6 +70,14 @@ class DispositionForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    # VICIdial's USERONLY / ANYONE: a personal callback comes back to this rep when due.
+    callback_for = forms.ChoiceField(
+        label="Callback for",
+        required=False,
+        initial="anyone",
+        choices=[("anyone", "Anyone"), ("me", "Me")],
+        widget=forms.RadioSelect,
     )
 
     def __init__(self, *args, campaign: Campaign, **kwargs):

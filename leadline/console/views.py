@@ -7,20 +7,23 @@ get `selectors.lead_card`/`call_view` values, which carry only the masked form.
 """
 
 import logging
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from leadline.accounts.decorators import role_required
 from leadline.accounts.http import RepRequest
 from leadline.accounts.models import User
 from leadline.core.errors import ApiError
-from leadline.dialer import selectors, services
-from leadline.dialer.models import CallAttempt
+from leadline.dialer import floor, selectors, services
+from leadline.dialer.models import CallAttempt, RepState
 from leadline.dialer.services import DispositionResult
 from leadline.leads.models import Lead
 
@@ -34,14 +37,57 @@ rep_required = role_required(
 )
 
 
+supervisor_required = role_required(
+    User.Role.SUPERVISOR, login_url="console:login", forbidden_template="console/forbidden.html"
+)
+
+
 class LoginView(auth_views.LoginView):
     template_name = "console/login.html"
     authentication_form = RepAuthenticationForm
     next_page = "console:home"  # a URL name: resolve_url() reverses it per request
 
+    def get_success_url(self):
+        # Supervisors land on the wallboard (a `next` of the rep pages would only say
+        # "not for you"), reps on their campaigns or where they were going.
+        if getattr(self.request.user, "role", None) == User.Role.SUPERVISOR:
+            wanted = self.get_redirect_url()
+            floor_url = reverse("console:floor")
+            return wanted if wanted.startswith(floor_url) else floor_url
+        return super().get_success_url()
+
 
 class LogoutView(auth_views.LogoutView):
     next_page = "console:login"
+
+    def post(self, request, *args, **kwargs):
+        # Signing out takes the rep offline and puts the lead they hold back in the queue.
+        if request.user.is_authenticated and request.user.role == User.Role.REP:
+            services.rep_offline(rep_id=request.user.pk)
+        return super().post(request, *args, **kwargs)
+
+
+# Reasons a rep may give for skipping a lead in progressive mode (recorded with the skip).
+SKIP_REASONS = [
+    "Needs a look at the notes first",
+    "Called this person recently",
+    "Not the right time for this lead",
+    "Other",
+]
+
+
+def _floor(rep: User, campaigns: list[selectors.RepCampaign] | None = None) -> dict[str, Any]:
+    """The rep's state panel: state, pause codes, and whether progressive dialing runs."""
+    state = services.rep_state_get(rep=rep)
+    campaigns = campaigns if campaigns is not None else selectors.rep_campaigns(rep=rep)
+    progressive = any(c.calling_now and c.dial_mode == "progressive" for c in campaigns)
+    return {
+        "state": state,
+        "state_label": dict(RepState.State.choices).get(state.state, state.state),
+        "pause_codes": selectors.pause_codes(),
+        "progressive": progressive,
+        "running": progressive and state.state == RepState.State.AVAILABLE,
+    }
 
 
 def _problem(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -53,12 +99,66 @@ def _problem(request: HttpRequest, exc: ApiError) -> HttpResponse:
 def home(request: RepRequest) -> HttpResponse:
     rep = request.user
     held = services.lead_held_by(rep=rep)
+    campaigns = selectors.rep_campaigns(rep=rep)
     context = {
-        "campaigns": selectors.rep_campaigns(rep=rep),
+        "campaigns": campaigns,
         "figures": selectors.rep_figures_today(rep=rep),
         "held": selectors.lead_card(lead=held) if held is not None else None,
+        # Progressive: an available rep's console takes the next lead by itself, sooner
+        # after an outcome than after finding the queue empty.
+        "auto_next_seconds": 10 if request.GET.get("waiting") else 1,
+        **_floor(rep, campaigns),
     }
     return render(request, "console/home.html", context)
+
+
+@rep_required
+@require_POST
+def state(request: RepRequest) -> HttpResponse:
+    """Available, pause (with a code) or offline, from the rep's state panel."""
+    rep = request.user
+    action = request.POST.get("action", "")
+    try:
+        if action == "available":
+            services.rep_available(rep=rep)
+        elif action == "pause":
+            view = services.rep_pause(rep=rep, code=request.POST.get("code", ""))
+            if view.pause_after:
+                messages.info(request, "You will be paused once this call's outcome is saved.")
+        elif action == "offline":
+            services.rep_offline(rep_id=rep.pk)
+        else:
+            messages.error(request, "Unknown state change.")
+    except ApiError as exc:
+        messages.error(request, exc.detail)
+    back = request.POST.get("back", "")
+    if back.startswith("/console/") and "//" not in back:
+        return redirect(back)
+    return redirect("console:home")
+
+
+@rep_required
+@require_POST
+def heartbeat(request: RepRequest) -> HttpResponse:
+    """The open console's sign of life (every 30 s): silent for two minutes means offline."""
+    services.rep_heartbeat(rep=request.user)
+    return HttpResponse(status=204)
+
+
+@rep_required
+@require_POST
+def skip(request: RepRequest, lead_pk: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    if reason not in SKIP_REASONS:
+        messages.error(request, "Pick a reason for skipping this lead.")
+        return redirect("console:lead", lead_pk=lead_pk)
+    try:
+        services.lead_skip(rep=request.user, lead_pk=lead_pk, reason=reason)
+    except ApiError as exc:
+        messages.error(request, exc.detail)
+        return redirect("console:lead", lead_pk=lead_pk)
+    messages.info(request, "Skipped; the lead went back to the queue.")
+    return redirect("console:home")
 
 
 @rep_required
@@ -80,6 +180,8 @@ def campaign(request: RepRequest, public_id: str) -> HttpResponse:
 @rep_required
 @require_POST
 def next_lead(request: RepRequest) -> HttpResponse:
+    if services.rep_state_get(rep=request.user).state in ("offline", "paused"):
+        services.rep_available(rep=request.user)  # taking a lead is working again
     lead = services.lead_claim(rep=request.user)
     if lead is None:
         messages.info(
@@ -87,7 +189,7 @@ def next_lead(request: RepRequest) -> HttpResponse:
             "No lead is due right now in your campaigns (see their calling hours below). "
             "Try again in a little while.",
         )
-        return redirect("console:home")
+        return redirect(reverse("console:home") + "?waiting=1")
     logger.info("rep %s holds lead %s", request.user.pk, lead.pk)
     return redirect("console:lead", lead_pk=lead.pk)
 
@@ -106,6 +208,9 @@ def _lead_page(
     if show_form and form is None:
         form = DispositionForm(campaign=lead.campaign)
     context = {
+        **_floor(rep),
+        "wrap_up": _wrap_up(attempt),
+        "skip_reasons": SKIP_REASONS,
         "card": selectors.lead_card(lead=lead),
         "availability": availability,
         "campaign": lead.campaign,
@@ -115,6 +220,16 @@ def _lead_page(
         "figures": selectors.rep_figures_today(rep=rep),
     }
     return render(request, "console/lead.html", context, status=status)
+
+
+def _wrap_up(attempt: CallAttempt | None) -> dict[str, Any] | None:
+    """The wrap-up clock once the call ended: since when, the campaign's limit, over it?"""
+    if attempt is None or attempt.telephony_status not in CallAttempt.FINISHED:
+        return None
+    since = attempt.ended_at or attempt.checked_at or timezone.now()
+    limit = attempt.campaign.wrap_up_seconds
+    spent = max(0, int((timezone.now() - since).total_seconds()))
+    return {"since": since.isoformat(), "limit": limit, "spent": spent, "over": spent > limit}
 
 
 @rep_required
@@ -151,7 +266,14 @@ def call_status(request: RepRequest, attempt_uuid) -> HttpResponse:
     except ApiError as exc:
         return render(request, "console/_call_gone.html", {"detail": exc.detail}, status=exc.status)
     attempt = services.call_refresh(attempt=attempt)
-    context = {"call": selectors.call_view(attempt=attempt), "lead_pk": attempt.lead_id}
+    context = {
+        "call": selectors.call_view(attempt=attempt),
+        "lead_pk": attempt.lead_id,
+        "wrap_up": _wrap_up(attempt),
+        # The state panel follows the call (on a call, then wrap-up), swapped out of band.
+        **_floor(request.user),
+        "back": reverse("console:lead", args=[attempt.lead_id]),
+    }
     return render(request, "console/_call_status.html", context)
 
 
@@ -199,6 +321,7 @@ def disposition(request: RepRequest, attempt_uuid) -> HttpResponse:
                 outcome_label=form.cleaned_data["outcome"],
                 answers=form.answers(),
                 callback_at=form.cleaned_data["callback_at"],
+                callback_for=form.cleaned_data["callback_for"] or services.CALLBACK_ANYONE,
             )
         except ApiError as exc:
             if not exc.extra:
@@ -213,3 +336,58 @@ def disposition(request: RepRequest, attempt_uuid) -> HttpResponse:
             logger.info("rep %s recorded call %s: %s", rep.pk, attempt.uuid, result.state)
             return redirect("console:home")
     return _lead_page(request, attempt.lead, attempt, form=form, status=status)
+
+
+# The supervisor's wallboard: the same snapshot as a page (refreshed by htmx polling) and as
+# JSON for wall displays. No lead's number is ever read for it (dialer.floor).
+
+
+def _floor_context(request: RepRequest) -> dict[str, Any]:
+    return {
+        "floor": floor.floor_snapshot(supervisor=request.user),
+        "codes": selectors.pause_codes(),
+    }
+
+
+@supervisor_required
+@require_GET
+def floor_page(request: RepRequest) -> HttpResponse:
+    return render(request, "console/floor.html", _floor_context(request))
+
+
+@supervisor_required
+@require_GET
+def floor_board(request: RepRequest) -> HttpResponse:
+    """The polled part of the wallboard (every few seconds)."""
+    return render(request, "console/_floor_board.html", _floor_context(request))
+
+
+@supervisor_required
+@require_GET
+def floor_json(request: RepRequest) -> JsonResponse:
+    return JsonResponse(floor.floor_snapshot(supervisor=request.user).as_dict())
+
+
+@supervisor_required
+@require_POST
+def floor_force(request: RepRequest, rep_id: int) -> HttpResponse:
+    """Force a rep to pause (with a code) or offline; either way their held lead is released."""
+    rep = floor.supervised_rep_get(supervisor=request.user, rep_id=rep_id)
+    if rep is None:
+        messages.error(request, "No such rep on your floor.")
+        return redirect("console:floor")
+    action = request.POST.get("action", "")
+    try:
+        if action == "pause":
+            services.rep_force_pause(rep=rep, code=request.POST.get("code", ""))
+        elif action == "offline":
+            services.rep_offline(rep_id=rep.pk)
+        else:
+            messages.error(request, "Unknown action.")
+            return redirect("console:floor")
+    except ApiError as exc:
+        messages.error(request, exc.detail)
+        return redirect("console:floor")
+    logger.info("supervisor %s forced rep %s: %s", request.user.pk, rep.pk, action)
+    messages.success(request, f"{rep.username}: {action} forced.")
+    return redirect("console:floor")

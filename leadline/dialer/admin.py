@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from leadline.core.admin_helpers import ReadOnlyAdmin
 
-from .models import CallAttempt
+from .models import CallAttempt, PauseCode, RepStateInterval
 
 
 @admin.register(CallAttempt)
@@ -31,3 +31,26 @@ class CallAttemptAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     ordering = ("-started_at",)
     show_full_result_count = False  # one row per call: COUNT(*) on every page adds up
     readonly_fields = [f.name for f in CallAttempt._meta.fields]
+
+
+@admin.register(PauseCode)
+class PauseCodeAdmin(admin.ModelAdmin):
+    """The pause codes reps pick from (break, lunch, training, meeting are there from the
+    start); an unused code is switched off rather than deleted, so history keeps its name."""
+
+    list_display = ("code", "label", "position", "active")
+    list_editable = ("label", "position", "active")
+    ordering = ("position", "code")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RepStateInterval)
+class RepStateIntervalAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Every stretch of time each rep spent in a state (written by the dialer services)."""
+
+    list_display = ("rep", "state", "pause_code", "campaign", "started_at", "ended_at")
+    list_filter = ("state", "pause_code", "started_at")
+    list_select_related = ("rep", "campaign")
+    search_fields = ("rep__username",)

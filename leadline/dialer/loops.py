@@ -37,6 +37,13 @@ def delete_provider_recordings() -> int:
     return services.recordings_provider_delete()
 
 
+@register("reps-silent-offline", interval_seconds=30)
+def reps_silent_offline() -> int:
+    # A console closed without signing out: after two minutes without a heartbeat the rep is
+    # offline and the lead they held goes back to the queue.
+    return services.reps_silent_offline()
+
+
 # DND status of queued leads of promotional campaigns, asked of the registry file and the
 # providers here so that the claim (inside its transaction) only reads the cache.
 register_factory("dnd-lookups", interval_seconds=60, factory=dnd.DndLookups)

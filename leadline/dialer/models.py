@@ -69,6 +69,11 @@ class CallAttempt(models.Model):
     connected = models.BooleanField(null=True)
     answers = models.JSONField(default=dict, blank=True)
     callback_at = models.DateTimeField(null=True, blank=True)
+    # A personal ("me") callback: only this rep gets the lead when it is due, until the
+    # campaign's grace time has passed (None: "anyone", VICIdial's ANYONE).
+    callback_owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     disposed_at = models.DateTimeField(null=True, blank=True)
     # Set when the lead was disabled or erased before the disposition could be recorded.
     discarded = models.BooleanField(default=False)
@@ -106,3 +111,95 @@ class CallAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.uuid} ({self.telephony_status})"
+
+
+class PauseCode(models.Model):
+    """Why a rep paused: break, lunch, training, meeting, and any code an operator adds."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    label = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True, help_text="Offered to reps in the console.")
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class RepState(models.Model):
+    """A rep's state on the calling floor now (one row per rep; its history is the
+    RepStateInterval rows). Written only by dialer.services.states."""
+
+    class State(models.TextChoices):
+        OFFLINE = "offline", "Offline"
+        AVAILABLE = "available", "Available"
+        ON_CALL = "on_call", "On a call"
+        WRAP_UP = "wrap_up", "Wrap-up"
+        PAUSED = "paused", "Paused"
+
+    rep = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="floor_state"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OFFLINE)
+    pause_code = models.CharField(max_length=32, blank=True)
+    since = models.DateTimeField()
+    # The console's last sign of life (and any transition); the worker takes a rep silent for
+    # two minutes offline.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # A pause asked for during a call: taken when the call's outcome is recorded.
+    pause_after = models.CharField(max_length=32, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="repstate_silent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rep_id}: {self.state}"
+
+
+class RepStateInterval(models.Model):
+    """One stretch of time a rep spent in one state: a rep's intervals follow each other with
+    no gap or overlap (each starts where the previous ended), so time per state is exact."""
+
+    rep = models.ForeignKey(User, on_delete=models.CASCADE, related_name="state_intervals")
+    state = models.CharField(max_length=16, choices=RepState.State.choices)
+    pause_code = models.CharField(max_length=32, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rep_id", "started_at", "pk"]
+        indexes = [models.Index(fields=["rep", "started_at"], name="repinterval_rep_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rep"],
+                condition=models.Q(ended_at__isnull=True),
+                name="repinterval_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep_id} {self.state} from {self.started_at}"
+
+
+class LeadSkip(models.Model):
+    """A lead a rep skipped in progressive mode, and why (the lead went back to the queue)."""
+
+    rep = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=200)
+    skipped_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["rep", "skipped_at"], name="leadskip_rep_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rep_id} skipped lead {self.lead_id}"

@@ -24,7 +24,7 @@ from leadline.core.recordings import recording_url
 from leadline.leads.models import Lead
 
 from .availability import UNAVAILABLE_MESSAGES, rep_leads, unavailable_kind
-from .models import CallAttempt
+from .models import CallAttempt, PauseCode
 
 # A rep's "today" when none of their campaigns says otherwise.
 DEFAULT_REP_TIMEZONE = "Asia/Kolkata"
@@ -38,6 +38,7 @@ class RepCampaign:
     active: bool
     calling_now: bool
     window: str
+    dial_mode: str = "preview"
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def campaign_summary(*, campaign: Campaign, now: datetime | None = None) -> RepC
         active=active,
         calling_now=active and window_open(campaign, now),
         window=window_text(campaign),
+        dial_mode=campaign.dial_mode,
     )
 
 
@@ -367,3 +369,8 @@ def lead_attempts_for_business(*, business: Business, lead: Lead) -> list[Attemp
         )
         for attempt in attempts
     ]
+
+
+def pause_codes() -> list[tuple[str, str]]:
+    """The pause codes a rep may pick: (code, label)."""
+    return list(PauseCode.objects.filter(active=True).values_list("code", "label"))

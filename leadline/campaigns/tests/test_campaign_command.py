@@ -38,6 +38,10 @@ def test_show_json(campaign, business):
         "caller_id": "",
         "ring_seconds": 30,
         "max_call_seconds": 3600,
+        "dial_mode": "preview",
+        "preview_seconds": 5,
+        "wrap_up_seconds": 60,
+        "callback_grace_minutes": 15,
         "lead_count": 0,
     }
 
@@ -135,3 +139,28 @@ def test_set_category(campaign):
         run("set", campaign.public_id, "--category", "marketing")
     campaign.refresh_from_db()
     assert campaign.category == "promotional"
+
+
+def test_set_dial_mode_and_show(campaign):
+    run(
+        "set",
+        campaign.public_id,
+        "--dial-mode",
+        "progressive",
+        "--preview-seconds",
+        "3",
+        "--wrap-up-seconds",
+        "45",
+    )
+    shown = json.loads(run("show", campaign.public_id, "--json"))
+    assert (shown["dial_mode"], shown["preview_seconds"], shown["wrap_up_seconds"]) == (
+        "progressive",
+        3,
+        45,
+    )
+    with pytest.raises(CommandError, match="--dial-mode"):
+        run("set", campaign.public_id, "--dial-mode", "predictive")
+    with pytest.raises(CommandError, match="--preview-seconds"):
+        run("set", campaign.public_id, "--preview-seconds", "500")
+    campaign.refresh_from_db()
+    assert campaign.dial_mode == "progressive" and campaign.preview_seconds == 3

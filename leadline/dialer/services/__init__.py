@@ -17,6 +17,8 @@ from .calls import (
 )
 from .claims import QUEUE_ORDER, lead_claim, lead_held_by, leases_expire
 from .dispositions import (
+    CALLBACK_ANYONE,
+    CALLBACK_ME,
     CALLBACKS_BEYOND_MAX_ATTEMPTS,
     DISPOSED_FIELDS,
     LEAD_DISPOSITION_FIELDS,
@@ -25,14 +27,28 @@ from .dispositions import (
 )
 from .provider_recordings import recordings_fetch, recordings_provider_delete
 from .retention import recordings_purge
+from .states import (
+    RepStateView,
+    lead_skip,
+    rep_available,
+    rep_force_pause,
+    rep_heartbeat,
+    rep_offline,
+    rep_pause,
+    rep_state_get,
+    reps_silent_offline,
+)
 
 __all__ = [
     "CALLBACKS_BEYOND_MAX_ATTEMPTS",
+    "CALLBACK_ANYONE",
+    "CALLBACK_ME",
     "DISPOSED_FIELDS",
     "LEAD_DISPOSITION_FIELDS",
     "QUEUE_ORDER",
     "DispositionResult",
     "LeadUnavailable",
+    "RepStateView",
     "call_callback_receive",
     "call_event_record",
     "call_place",
@@ -43,8 +59,16 @@ __all__ = [
     "disposition_submit",
     "lead_claim",
     "lead_held_by",
+    "lead_skip",
     "leases_expire",
     "recordings_fetch",
     "recordings_provider_delete",
     "recordings_purge",
+    "rep_available",
+    "rep_force_pause",
+    "rep_heartbeat",
+    "rep_offline",
+    "rep_pause",
+    "rep_state_get",
+    "reps_silent_offline",
 ]

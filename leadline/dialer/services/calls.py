@@ -63,6 +63,7 @@ from ..telephony import (
 )
 from ..telephony import provider_for as _provider_for
 from ..telephony.accounts import line_for_account, line_for_campaign
+from . import states
 from .claims import lead_dial_allowed, lead_dial_check
 
 logger = logging.getLogger(__name__)
@@ -241,6 +242,7 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
         # Withdraws or holds it, as a claim would (the window aside, as above).
         lead_dial_check(lead=refused, now=now, window=False)
         raise Conflict("This lead may not be called now; take the next lead.") from None
+    states.rep_call_started(rep_id=rep.pk, campaign_id=campaign.pk, now=now)
     request = CallRequest(
         reference=str(attempt.uuid),
         rep_phone=rep.phone_number,
@@ -263,6 +265,7 @@ def call_place(*, rep: User, lead_pk: int, now: datetime | None = None) -> CallA
             phone=lead_phone,
             previous_call=previous_call,
         )
+        states.rep_call_not_placed(rep_id=rep.pk, now=now)
         raise _provider_error(exc) from None
     CallAttempt.objects.filter(pk=attempt.pk).update(provider_call_id=call_id, checked_at=now)
     metrics.CALLS.labels(provider.name, "placed").inc()
@@ -372,6 +375,9 @@ def call_event_record(
     if finished:
         # Once per call: an attempt already finished returned above.
         metrics.CALLS.labels(provider.name, state.status).inc()
+    if finished and locked.disposed_at is None and not locked.discarded:
+        # After the commit: the rep's state row is never locked while a call row is.
+        states.rep_call_ended(rep_id=locked.rep_id, now=now)
     return locked
 
 

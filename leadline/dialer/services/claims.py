@@ -64,8 +64,10 @@ def _queue_key(lead: Lead) -> tuple[int, int, datetime | None, int]:
 
 
 def _holding(now: datetime) -> Q:
-    """Leads still held at `now`: an unexpired lease on a lead still waiting to be worked."""
-    return Q(lease_expires_at__gt=now, status=Lead.Status.QUEUED)
+    """Leads still held at `now`: an unexpired lease on a lead still waiting to be worked and
+    due. A personal callback is leased to its rep from the booking (so nobody else takes it)
+    but only held, and so handed to them by their next claim, once it is due."""
+    return Q(lease_expires_at__gt=now, status=Lead.Status.QUEUED, due_at__lte=now)
 
 
 def lead_held_by(*, rep: User, now: datetime | None = None) -> Lead | None:

@@ -21,13 +21,21 @@ from leadline.leads.results import lead_result
 from leadline.leads.suppression_effects import leads_withdraw_suppressed
 
 from ..models import CallAttempt
+from . import states
 
 # A rep may keep booking callbacks for a lead, but not forever.
 CALLBACKS_BEYOND_MAX_ATTEMPTS = 2
 
 # What a disposition may change; saving only these keeps the UPDATEs small (no phone number,
 # custom fields or other columns re-sent on every call).
-DISPOSED_FIELDS = ["outcome", "connected", "answers", "callback_at", "disposed_at"]
+DISPOSED_FIELDS = [
+    "outcome",
+    "connected",
+    "answers",
+    "callback_at",
+    "callback_owner",
+    "disposed_at",
+]
 LEAD_DISPOSITION_FIELDS = [
     "latest_recording",
     "latest_called_at",
@@ -42,6 +50,8 @@ LEAD_DISPOSITION_FIELDS = [
     "updated_at",
 ]
 ALREADY_RECORDED = "This call's outcome was already recorded."
+CALLBACK_ANYONE = "anyone"
+CALLBACK_ME = "me"
 DO_NOT_CALL_REASON = "Asked not to be called (rep outcome)"
 
 
@@ -137,6 +147,8 @@ def _attempt_dispose(
     attempt.connected = outcome.connected
     attempt.answers = answers
     attempt.callback_at = callback_at if outcome.effect == Outcome.Effect.CALLBACK else None
+    if attempt.callback_at is None:
+        attempt.callback_owner = None
     attempt.disposed_at = now
     attempt.save(update_fields=DISPOSED_FIELDS)
 
@@ -159,9 +171,15 @@ def disposition_submit(
     callback_at: datetime | None = None,
     now: datetime | None = None,
     skip_delays: bool = False,
+    callback_for: str = CALLBACK_ANYONE,
 ) -> DispositionResult:
-    """Record the call's outcome and answers; then retry, book the callback or process."""
+    """Record the call's outcome and answers; then retry, book the callback or process.
+
+    `callback_for` "me" books a personal callback: the lead stays reserved for this rep
+    until the campaign's grace time after it is due, then any rep may take it."""
     now = now or timezone.now()
+    if callback_for not in (CALLBACK_ANYONE, CALLBACK_ME):
+        raise BadRequest("A callback is for “me” or “anyone”.", extra={"field": "callback_for"})
     attempt = _undisposed_attempt(rep, attempt_uuid)
     outcome = _campaign_outcome(attempt.campaign, outcome_label)
     cleaned = _answers_checked(attempt.campaign, outcome, answers)
@@ -170,6 +188,7 @@ def disposition_submit(
     with transaction.atomic():
         lead, attempt = _lock_lead_and_attempt(attempt)
         counted_before = lead_counts.counted(lead)
+        attempt.callback_owner = rep if callback_for == CALLBACK_ME else None
         if lead.erased_at is not None:
             # Erased mid-call: whatever was captured is discarded.
             _attempt_discard(attempt)
@@ -199,6 +218,8 @@ def disposition_submit(
                 payload=lead_result(lead=lead, campaign=lead.campaign),
             )
     _withdraw_others(lead, listed)
+    # After the commit, as every state change (see states: no lead row is locked meanwhile).
+    states.rep_call_disposed(rep_id=rep.pk, now=now)
     return DispositionResult(state, lead, attempt)
 
 
@@ -231,7 +252,14 @@ def _apply_outcome(
     if effect == Outcome.Effect.CALLBACK:
         if lead.attempts_count < campaign.max_attempts + CALLBACKS_BEYOND_MAX_ATTEMPTS:
             lead.queue_class = Lead.QueueClass.CALLBACK
-            lead.due_at = now if skip_delays else attempt.callback_at
+            due = now if skip_delays else attempt.callback_at
+            assert due is not None  # a callback outcome always books a time
+            lead.due_at = due
+            if attempt.callback_owner_id is not None:
+                # Personal: leased to the rep until the grace time after it is due, so no
+                # other claim takes it; their own claim gets it once due (claims._holding).
+                lead.leased_by = attempt.callback_owner
+                lead.lease_expires_at = due + timedelta(minutes=campaign.callback_grace_minutes)
             return "callback"
     elif effect == Outcome.Effect.RETRY and lead.attempts_count < campaign.max_attempts:
         lead.queue_class = Lead.QueueClass.RETRY

@@ -15,7 +15,7 @@ from leadline.leads.models import Lead
 from .. import services
 from ..models import CallAttempt
 from .choices import answers_generate, callback_time, outcome_choose
-from .state import Clock, RunState
+from .state import PROGRESSIVE, Clock, RunState
 
 # The simulation logs under one name, whichever of its modules speaks.
 logger = logging.getLogger(__package__)
@@ -113,7 +113,12 @@ def _work_lead(run: RunState, rep: User, lead: Lead, speed: float) -> None:
 
 
 def rep_work(run: RunState, rep: User, speed: float) -> None:
+    progressive = run.mode == PROGRESSIVE
     try:
+        if progressive:
+            # As a rep at the console: available first; the services move them through
+            # on_call, wrap_up and back to available with each call.
+            services.rep_available(rep=rep, now=run.clock())
         while (lead := run.claim(rep)) is not None:
             try:
                 with run.lock:
@@ -126,5 +131,10 @@ def rep_work(run: RunState, rep: User, speed: float) -> None:
         detail = exc.body() if isinstance(exc, ApiError) else repr(exc)
         run.stop(f"{rep.username}: {detail}")
     finally:
+        if progressive:
+            try:
+                services.rep_offline(rep_id=rep.pk, now=run.clock())  # signs out
+            except Exception:
+                logger.exception("simulated rep %s could not sign out", rep.username)
         # Each thread opened its own connections; leave none behind.
         connections.close_all()

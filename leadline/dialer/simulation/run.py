@@ -15,9 +15,10 @@ from leadline.campaigns.models import Campaign
 from leadline.campaigns.rules import window_open
 from leadline.leads.models import Lead
 
+from ..models import RepStateInterval
 from ..telephony import get_provider
 from .reps import rep_work, sim_reps_ensure
-from .state import Clock, RunState, SimulationError
+from .state import MODES, PREVIEW, PROGRESSIVE, Clock, RunState, SimulationError
 
 MAX_REPS = 64  # each simulated rep holds its own database connection
 # Simulated seconds per real second: the longest default call (12 s ringing, 240 s talking)
@@ -33,6 +34,9 @@ class SimulationReport:
     seed: int
     fast_forward: bool
     started_at: str
+    mode: str = PREVIEW
+    # Progressive: seconds the simulated reps spent in each state, from their intervals.
+    state_seconds: dict[str, float] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)  # attempts by outcome picked
     processed_by_outcome: dict[str, int] = field(default_factory=dict)
     telephony: dict[str, int] = field(default_factory=dict)
@@ -129,6 +133,7 @@ def simulate(
     fast_forward: bool = False,
     start: datetime | None = None,
     speed: float = DEFAULT_SPEED,
+    mode: str = PREVIEW,
 ) -> SimulationReport:
     """Work the campaign's due leads with `reps` concurrent simulated reps until none is due.
 
@@ -139,6 +144,8 @@ def simulate(
     are not due yet.
     """
     _runnable_check(campaign, reps, speed)
+    if mode not in MODES:
+        raise SimulationError(f"mode must be one of {', '.join(MODES)}")
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     users = sim_reps_ensure(campaign=campaign, count=reps)
     clock = Clock(start)
@@ -150,8 +157,24 @@ def simulate(
         fast_forward=fast_forward,
         started_at=clock.start.isoformat(),
         window_open=window_open(campaign, clock.start),
+        mode=mode,
     )
-    run = RunState(campaign=campaign, seed=seed, fast_forward=fast_forward, clock=clock)
+    run = RunState(campaign=campaign, seed=seed, fast_forward=fast_forward, clock=clock, mode=mode)
+    began = clock()
     elapsed = _reps_run(run, users, speed)
     _report_fill(report, run, elapsed)
+    if mode == PROGRESSIVE:
+        report.state_seconds = _state_seconds(users, began)
     return report
+
+
+def _state_seconds(users: list[User], since: datetime) -> dict[str, float]:
+    """Seconds per state the run's reps spent, summed from their (closed) intervals."""
+    totals: dict[str, float] = {}
+    intervals = RepStateInterval.objects.filter(
+        rep__in=users, started_at__gte=since, ended_at__isnull=False
+    ).values_list("state", "started_at", "ended_at")
+    for state, started, ended in intervals:
+        assert ended is not None  # closed intervals only (filtered above)
+        totals[state] = totals.get(state, 0.0) + (ended - started).total_seconds()
+    return {state: round(seconds, 3) for state, seconds in sorted(totals.items())}

@@ -13,6 +13,10 @@ from leadline.leads.models import Lead
 
 from .. import services
 
+PREVIEW = "preview"
+PROGRESSIVE = "progressive"
+MODES = (PREVIEW, PROGRESSIVE)
+
 
 class SimulationError(Exception):
     """The simulation cannot run (configuration), or a simulated rep hit an unexpected error."""
@@ -32,8 +36,17 @@ class Clock:
 class RunState:
     """State shared by the rep threads: tallies, and knowing when nothing is left to do."""
 
-    def __init__(self, *, campaign: Campaign, seed: int, fast_forward: bool, clock: Clock):
+    def __init__(
+        self,
+        *,
+        campaign: Campaign,
+        seed: int,
+        fast_forward: bool,
+        clock: Clock,
+        mode: str = PREVIEW,
+    ):
         self.campaign = campaign
+        self.mode = mode
         self.seed = seed
         self.fast_forward = fast_forward
         self.clock = clock

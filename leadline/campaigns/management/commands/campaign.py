@@ -94,6 +94,38 @@ SETTINGS = (
         "service|promotional",
         "promotional campaigns never dial DND (NCPR) numbers without the person's consent",
     ),
+    Setting(
+        "--dial-mode",
+        "dial_mode",
+        validation.dial_mode_clean,
+        "preview|progressive",
+        "preview: the rep presses Call; progressive: the console calls after a countdown",
+    ),
+    Setting(
+        "--preview-seconds",
+        "preview_seconds",
+        _whole_number("preview_seconds"),
+        "N",
+        "progressive: seconds the card shows before the call, {}-{}".format(
+            *validation.PREVIEW_SECONDS_RANGE
+        ),
+    ),
+    Setting(
+        "--wrap-up-seconds",
+        "wrap_up_seconds",
+        _whole_number("wrap_up_seconds"),
+        "N",
+        "time to record an outcome before it counts as too long, {}-{} seconds".format(
+            *validation.WRAP_UP_SECONDS_RANGE
+        ),
+    ),
+    Setting(
+        "--callback-grace-minutes",
+        "callback_grace_minutes",
+        _whole_number("callback_grace_minutes"),
+        "N",
+        "a personal callback waits this long for its rep, then goes to anyone",
+    ),
 )
 
 
@@ -107,6 +139,10 @@ FIELD_FLAGS = {
     "max_ring_seconds": "--ring-seconds",
     "max_call_seconds": "--max-call-seconds",
     "category": "--category",
+    "dial_mode": "--dial-mode",
+    "preview_seconds": "--preview-seconds",
+    "wrap_up_seconds": "--wrap-up-seconds",
+    "callback_grace_minutes": "--callback-grace-minutes",
 }
 
 
@@ -133,6 +169,10 @@ def calling_configuration(campaign: Campaign) -> dict[str, Any]:
         "caller_id": campaign.caller_id,
         "ring_seconds": campaign.max_ring_seconds,
         "max_call_seconds": campaign.max_call_seconds,
+        "dial_mode": campaign.dial_mode,
+        "preview_seconds": campaign.preview_seconds,
+        "wrap_up_seconds": campaign.wrap_up_seconds,
+        "callback_grace_minutes": campaign.callback_grace_minutes,
         "lead_count": campaign.lead_count,
     }
 

@@ -45,9 +45,16 @@ class Command(BaseCommand):
             default=DEFAULT_SPEED,
             help="simulated call seconds per real second (lower it to watch calls live)",
         )
+        parser.add_argument(
+            "--mode",
+            choices=["preview", "progressive"],
+            default="preview",
+            help="progressive: each rep goes available, is moved through on_call, wrap_up "
+            "and available by the services, and signs out at the end (states recorded)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
-    def handle(self, *args, campaign, reps, seed, fast_forward, now, speed, **options):
+    def handle(self, *args, campaign, reps, seed, fast_forward, now, speed, mode, **options):
         found = Campaign.objects.select_related("business").filter(public_id=campaign).first()
         if found is None:
             raise CommandError(f"No campaign with id {campaign!r}.")
@@ -66,6 +73,7 @@ class Command(BaseCommand):
                 fast_forward=fast_forward,
                 start=start,
                 speed=speed,
+                mode=mode,
             )
         except SimulationError as exc:
             raise CommandError(str(exc)) from None
@@ -81,7 +89,8 @@ class Command(BaseCommand):
         mode = "fast-forward" if report.fast_forward else "real delays and window"
         write(
             f"Campaign {report.campaign_name} ({report.campaign_id}): {report.reps} simulated "
-            f"rep(s), {mode}, seed {report.seed}, clock from {report.started_at}"
+            f"rep(s), {report.mode} mode, {mode}, seed {report.seed}, "
+            f"clock from {report.started_at}"
         )
         if not report.fast_forward and not report.window_open:
             write("The calling window is closed at that time: nothing is due now.")
@@ -105,5 +114,8 @@ class Command(BaseCommand):
             f"Elapsed: {report.elapsed_seconds:.2f} s, {report.leads_per_second} leads/s, "
             f"{report.attempts_per_second} attempts/s"
         )
+        if report.state_seconds:
+            spent = ", ".join(f"{state} {s:.3f} s" for state, s in report.state_seconds.items())
+            write(f"Rep time by state: {spent}")
         for error in report.errors:
             self.stderr.write(f"error: {error}")
