@@ -222,6 +222,9 @@ class LeadImport(models.Model):
     lease_token = models.CharField(max_length=32, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The request that queued the import (or chose its valid rows): the worker's log lines and
+    # the events the import causes carry it, as a request's own would (core.logs).
+    request_id = models.CharField(max_length=128, blank=True, default="", editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

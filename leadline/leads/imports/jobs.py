@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from leadline.core.errors import Conflict
+from leadline.core.logs import request_id_bound
 from leadline.leads import services as lead_services
 from leadline.leads.models import LeadImport, LeadImportProblem
 from leadline.leads.selectors import lead_ids_existing
@@ -111,7 +112,13 @@ def imports_process_next() -> int:
 
 
 def import_process(lead_import: LeadImport) -> None:
-    """Run the claimed import's current phase (validation, then the import if all is valid)."""
+    """Run the claimed import's current phase (validation, then the import if all is valid),
+    under the request id of the request that queued it."""
+    with request_id_bound(lead_import.request_id):
+        _import_process(lead_import)
+
+
+def _import_process(lead_import: LeadImport) -> None:
     status = lead_import.status
     try:
         if lead_import.attempts > MAX_ATTEMPTS:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from leadline.accounts.models import Business, User
 from leadline.campaigns.models import Campaign
 from leadline.core.errors import Conflict
+from leadline.core.logs import current_request_id
 from leadline.leads.models import LeadImport, LeadImportProblem
 
 from .csvfile import check_upload_head
@@ -49,6 +50,7 @@ def import_start(
         uploaded_by=user,
         original_name=(upload.name or "")[:255],
         size_bytes=upload.size,
+        request_id=current_request_id(),
     )
     # The file is written first; if the row cannot be saved the file is removed again.
     lead_import.file.save("upload.csv", upload, save=False)
@@ -78,6 +80,7 @@ def import_proceed_with_valid_rows(*, lead_import: LeadImport) -> LeadImport:
             raise Conflict("No row of this file is valid; there is nothing to import.")
         locked.status = Status.IMPORTING
         locked.valid_rows_only = True
+        locked.request_id = current_request_id()
         locked.attempts = 0
         locked.lease_token = ""
         locked.lease_expires_at = None

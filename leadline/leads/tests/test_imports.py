@@ -1,6 +1,7 @@
 """CSV imports (leads.imports): the API's validation and insert service behind a file, the
 worker's lease, the decision on rows with problems, and what is kept (and not) afterwards."""
 
+import json
 import logging
 from datetime import timedelta
 
@@ -11,9 +12,11 @@ from django.utils import timezone
 
 from leadline.campaigns.models import Campaign
 from leadline.core.errors import Conflict
+from leadline.core.logs import JsonFormatter, current_request_id, request_id_bound
 from leadline.leads import imports
 from leadline.leads.imports import jobs as import_jobs
 from leadline.leads.models import Lead, LeadImport, LeadImportProblem
+from leadline.webhooks.models import Event
 
 pytestmark = pytest.mark.django_db
 Status = LeadImport.Status
@@ -460,3 +463,20 @@ def test_an_imported_lead_with_a_do_not_call_number_is_processed_at_once(campaig
     outcomes = {item["lead_id"]: item["lead_outcome"] for item in results(api, campaign)}
     assert outcomes == {"c-1": None, "00123": "Not Called : Do Not Call", "c-3": None}
     assert Lead.objects.get(lead_id="00123").processed_at is not None
+
+
+def test_the_worker_runs_an_import_under_the_request_id_that_queued_it(campaign, api, run, caplog):
+    # The upload's request id reaches the worker's log lines and the events the import
+    # causes (here the listed number's lead.processed), as a request's own writes carry it.
+    listed = api.post("/api/v4/suppressions/create/", {"phone_number": "09876500002"})
+    assert listed.status_code == 201
+    with request_id_bound("req-upload-7"):
+        lead_import = start(campaign, GOOD)
+    assert lead_import.request_id == "req-upload-7"
+    with caplog.at_level(logging.INFO, logger="leadline.leads.imports"):
+        assert run() == 1
+    [done] = [r for r in caplog.records if "done" in r.getMessage()]
+    assert json.loads(JsonFormatter().format(done))["request_id"] == "req-upload-7"
+    assert Event.objects.get(type="lead.processed").request_id == "req-upload-7"
+    # Outside the import the id is unbound again.
+    assert current_request_id() == ""
