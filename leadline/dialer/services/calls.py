@@ -108,7 +108,15 @@ def _call_audit(rep: User, lead: Lead, attempt: CallAttempt, now: datetime) -> d
 
 
 def _held_lead_for_update(rep: User, lead_pk: int, now: datetime) -> Lead:
-    lead = rep_leads(rep).select_for_update().select_related("campaign").filter(pk=lead_pk).first()
+    # Only the lead's row (of=self): a join's rows are locked too by default, and the campaign's
+    # row is what inserts and erasures of the whole campaign take, so calls would queue on them.
+    lead = (
+        rep_leads(rep)
+        .select_for_update(of=("self",))
+        .select_related("campaign")
+        .filter(pk=lead_pk)
+        .first()
+    )
     if lead is None:
         # Another rep's or business's lead, or none: one answer for all, so a guessed id
         # tells nothing of whether that lead exists or was disabled, processed or erased.

@@ -122,7 +122,12 @@ def _callback_time_check(outcome: Outcome, callback_at: datetime | None, now: da
 
 
 def _lock_lead_and_attempt(attempt: CallAttempt) -> tuple[Lead, CallAttempt]:
-    lead = Lead.objects.select_for_update().select_related("campaign").get(pk=attempt.lead_id)
+    # The lead's row only, not the campaign's (see calls._held_lead_for_update).
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("campaign")
+        .get(pk=attempt.lead_id)
+    )
     attempt = CallAttempt.objects.select_for_update().get(pk=attempt.pk)
     if attempt.disposed_at is not None or attempt.discarded:
         # The same form submitted twice at once: the first one won the lock.
