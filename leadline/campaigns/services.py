@@ -1,5 +1,6 @@
 """Writes on campaigns and telephony accounts."""
 
+from collections.abc import Callable
 from datetime import time
 from typing import Any
 
@@ -74,6 +75,24 @@ def campaign_get_or_create(*, business: Business, name: str) -> Campaign:
 # --- calling configuration ---------------------------------------------------------------------
 
 
+# campaign_settings_update's arguments: the column each one writes and the admin's rule for it.
+_SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "timezone": ("timezone", validation.timezone_clean),
+    "days": ("window_days", validation.window_days_clean),
+    "max_attempts": ("max_attempts", validation.max_attempts_clean),
+    "ring_seconds": ("max_ring_seconds", validation.ring_seconds_clean),
+    "max_call_seconds": ("max_call_seconds", validation.call_seconds_clean),
+    "category": ("category", validation.category_clean),
+    "dial_mode": ("dial_mode", validation.dial_mode_clean),
+    "preview_seconds": ("preview_seconds", validation.preview_seconds_clean),
+    "wrap_up_seconds": ("wrap_up_seconds", validation.wrap_up_seconds_clean),
+    "callback_grace_minutes": ("callback_grace_minutes", validation.callback_grace_clean),
+    # Times come parsed; the pair is checked together below.
+    "window_start": ("window_start", lambda value: value),
+    "window_end": ("window_end", lambda value: value),
+}
+
+
 def campaign_settings_update(
     *,
     campaign: Campaign,
@@ -96,35 +115,28 @@ def campaign_settings_update(
     against the stored end), before anything is written. Writes only these columns, so a
     concurrent lead insert's `lead_count` or another setting's edit is not overwritten.
     """
+    # Checked in this order (the first bad value is the error), the window pair last.
+    given = {
+        "timezone": timezone,
+        "days": days,
+        "max_attempts": max_attempts,
+        "ring_seconds": ring_seconds,
+        "max_call_seconds": max_call_seconds,
+        "category": category,
+        "dial_mode": dial_mode,
+        "preview_seconds": preview_seconds,
+        "wrap_up_seconds": wrap_up_seconds,
+        "callback_grace_minutes": callback_grace_minutes,
+        "window_start": window_start,
+        "window_end": window_end,
+    }
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         changes: dict[str, Any] = {}
-        if timezone is not None:
-            changes["timezone"] = validation.timezone_clean(timezone)
-        if days is not None:
-            changes["window_days"] = validation.window_days_clean(days)
-        if max_attempts is not None:
-            changes["max_attempts"] = validation.max_attempts_clean(max_attempts)
-        if ring_seconds is not None:
-            changes["max_ring_seconds"] = validation.ring_seconds_clean(ring_seconds)
-        if max_call_seconds is not None:
-            changes["max_call_seconds"] = validation.call_seconds_clean(max_call_seconds)
-        if category is not None:
-            changes["category"] = validation.category_clean(category)
-        if dial_mode is not None:
-            changes["dial_mode"] = validation.dial_mode_clean(dial_mode)
-        if preview_seconds is not None:
-            changes["preview_seconds"] = validation.preview_seconds_clean(preview_seconds)
-        if wrap_up_seconds is not None:
-            changes["wrap_up_seconds"] = validation.wrap_up_seconds_clean(wrap_up_seconds)
-        if callback_grace_minutes is not None:
-            changes["callback_grace_minutes"] = validation.callback_grace_clean(
-                callback_grace_minutes
-            )
-        if window_start is not None:
-            changes["window_start"] = window_start
-        if window_end is not None:
-            changes["window_end"] = window_end
+        for argument, value in given.items():
+            if value is not None:
+                column, clean = _SETTINGS[argument]
+                changes[column] = clean(value)
         validation.window_clean(
             changes.get("window_start", locked.window_start),
             changes.get("window_end", locked.window_end),
