@@ -262,7 +262,7 @@ def test_the_receipt_route_does_not_shadow_campaign_routes(api, campaign, make_l
 
 
 def test_the_worker_runs_the_receipt_loop(api, campaign, make_leads):
-    from leadline.worker.management.commands.worker import load_loops
+    from leadline.worker.runner import load_loops
 
     [loop] = [loop for loop in load_loops() if loop.name == "complete-erasure-receipts"]
     make_leads(1)

@@ -434,7 +434,7 @@ def test_imports_of_campaigns_stay_apart(campaign, other_campaign, run, api):
 
 
 def test_the_worker_runs_the_import_loops():
-    from leadline.worker.management.commands.worker import load_loops
+    from leadline.worker.runner import load_loops
 
     names = {loop.name for loop in load_loops()}
     assert {"process-lead-imports", "purge-lead-imports"} <= names

@@ -9,8 +9,6 @@ from prometheus_client import start_http_server
 from leadline.core.metrics import registry_for_scrape
 from leadline.worker.runner import load_loops, run_loop
 
-__all__ = ["Command", "load_loops", "run_loop"]
-
 logger = logging.getLogger("leadline.worker")
 
 
