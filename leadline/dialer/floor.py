@@ -24,6 +24,8 @@ from .models import CallAttempt, RepState
 COUNT_CAP = 1000
 # A rep paused longer than this is flagged.
 PAUSE_TOO_LONG = timedelta(minutes=15)
+# Personal callbacks listed (the most overdue first): enough to act on, bounded per refresh.
+CALLBACKS_SHOWN = 50
 
 
 @dataclass
@@ -61,11 +63,29 @@ class FloorCampaign:
 
 
 @dataclass
+class FloorCallback:
+    """A personal callback, by the lead's row id only (no number, no name)."""
+
+    lead: int
+    campaign: str
+    campaign_name: str
+    due_at: str
+    owner_id: int | None
+    owner: str
+    owner_state: str
+    overdue: bool  # past due + the campaign's grace time
+    held: bool  # a rep holds the lead now: not reassignable
+    # Whom it may go to instead: the campaign's reps (id, username), the owner excepted.
+    reps: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
 class Floor:
     at: str
     reps: list[FloorRep]
     campaigns: list[FloorCampaign]
     flags: list[str]
+    callbacks: list[FloorCallback] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,16 +180,25 @@ def _reps(campaigns: list[Campaign], now: datetime, day: datetime) -> list[Floor
     return rows
 
 
+def _assigned(campaigns: list[Campaign]) -> dict[int, set[int]]:
+    """Each campaign's reps' ids."""
+    assigned: dict[int, set[int]] = {}
+    for campaign_id, user_id in Campaign.reps.through.objects.filter(
+        campaign_id__in=[c.pk for c in campaigns]
+    ).values_list("campaign_id", "user_id"):
+        assigned.setdefault(campaign_id, set()).add(user_id)
+    return assigned
+
+
 def _campaigns(
-    campaigns: list[Campaign], now: datetime, day: datetime, reps: list[FloorRep]
+    campaigns: list[Campaign],
+    now: datetime,
+    day: datetime,
+    reps: list[FloorRep],
+    assigned: dict[int, set[int]],
 ) -> list[FloorCampaign]:
     ids = [c.pk for c in campaigns]
     available = {r.id for r in reps if r.state == RepState.State.AVAILABLE}
-    assigned: dict[int, set[int]] = {}
-    for campaign_id, user_id in Campaign.reps.through.objects.filter(
-        campaign_id__in=ids
-    ).values_list("campaign_id", "user_id"):
-        assigned.setdefault(campaign_id, set()).add(user_id)
     busy = dict(
         RepState.objects.filter(
             campaign_id__in=ids, state__in=[RepState.State.ON_CALL, RepState.State.WRAP_UP]
@@ -245,14 +274,73 @@ def _campaigns(
     return rows
 
 
+def _callbacks(
+    campaigns: list[Campaign], now: datetime, reps: list[FloorRep], assigned: dict[int, set[int]]
+) -> list[FloorCallback]:
+    """The personal callbacks of these campaigns, the most overdue first (lead_campaign_
+    reserved_idx: reserved queued leads only, however long the queue)."""
+    by_pk = {c.pk: c for c in campaigns}
+    rep_rows = {r.id: r for r in reps}
+    rows = (
+        Lead.objects.filter(
+            campaign_id__in=list(by_pk),
+            status=Lead.Status.QUEUED,
+            reserved_for__isnull=False,
+            erased_at__isnull=True,
+            disabled_at__isnull=True,
+        )
+        .order_by("due_at", "id")
+        .values(
+            "pk",
+            "campaign_id",
+            "due_at",
+            "reserved_for_id",
+            "reserved_for__username",
+            "lease_expires_at",
+        )[:CALLBACKS_SHOWN]
+    )
+    shown = []
+    for row in rows:
+        campaign = by_pk[row["campaign_id"]]
+        owner = rep_rows.get(row["reserved_for_id"])
+        due = row["due_at"]
+        assert due is not None  # a callback always has its time
+        lease: datetime | None = row["lease_expires_at"]
+        grace = timedelta(minutes=campaign.callback_grace_minutes)
+        others = sorted(
+            (r.username, r.id)
+            for r in reps
+            if r.id in assigned.get(campaign.pk, set()) and r.id != row["reserved_for_id"]
+        )
+        shown.append(
+            FloorCallback(
+                lead=row["pk"],
+                campaign=campaign.public_id,
+                campaign_name=campaign.name,
+                due_at=due.isoformat(),
+                owner_id=row["reserved_for_id"],
+                owner=row["reserved_for__username"] or "",
+                owner_state=owner.state if owner else RepState.State.OFFLINE,
+                overdue=due < now - grace,
+                held=lease is not None and lease > now,
+                reps=[(rep_id, username) for username, rep_id in others],
+            )
+        )
+    return shown
+
+
 def floor_snapshot(*, supervisor: User, now: datetime | None = None) -> Floor:
     now = now or timezone.now()
     day = _day_start(now)
     scope = list(supervised_campaigns(supervisor=supervisor))
     reps = _reps(scope, now, day)
-    campaigns = _campaigns(scope, now, day, reps)
+    assigned = _assigned(scope)
+    campaigns = _campaigns(scope, now, day, reps, assigned)
+    callbacks = _callbacks(scope, now, reps, assigned)
     flags = sorted({f for r in reps for f in r.flags} | {f for c in campaigns for f in c.flags})
-    return Floor(at=now.isoformat(), reps=reps, campaigns=campaigns, flags=flags)
+    return Floor(
+        at=now.isoformat(), reps=reps, campaigns=campaigns, flags=flags, callbacks=callbacks
+    )
 
 
 def supervised_rep_get(*, supervisor: User, rep_id: int) -> User | None:
