@@ -68,7 +68,8 @@ def callback_reassign(
     now = now or timezone.now()
     to_rep_id: int | None = None
     if to != ANYONE:
-        if not str(to).isdigit() or len(str(to)) > 18:
+        # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
+        if not (to.isascii() and to.isdigit()) or len(to) > 18:
             raise BadRequest("Pick a rep of the campaign, or anyone.", extra={"field": "rep"})
         to_rep_id = int(to)
     with transaction.atomic():

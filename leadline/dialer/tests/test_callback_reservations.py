@@ -152,7 +152,14 @@ def test_reassigning_refuses_bad_input_and_other_campaigns(booked, campaign, bus
     other = campaign_create(business=business, name="Other one")
     stranger = make_rep(other, "rep9", "+919000000009")
     outsider = supervisor("ravi", other)
-    for to, status in [(str(stranger.pk), 400), ("x1", 400), ("", 400), ("9" * 30, 400)]:
+    for to, status in [
+        (str(stranger.pk), 400),
+        ("x1", 400),
+        ("", 400),
+        ("9" * 30, 400),
+        ("²", 400),
+        ("1\x00", 400),
+    ]:
         with pytest.raises(ApiError) as bad:
             services.callback_reassign(supervisor=boss, lead_pk=lead.pk, to=to, now=due)
         assert bad.value.status == status
