@@ -24,6 +24,7 @@ from ..floor import supervised_campaigns
 from ..models import RepState
 
 ANYONE = "anyone"
+_ONLINE = [state for state in RepState.State.values if state != RepState.State.OFFLINE]
 
 
 def _reserved(rep_id: int) -> QuerySet[Lead]:
@@ -56,6 +57,26 @@ def reservations_follow_state(*, rep_id: int, online: bool) -> int:
         changed += reserved.filter(campaign_id=campaign_id).update(
             reserved_until=F("due_at") + timedelta(minutes=grace)
         )
+    return changed
+
+
+def reservations_repair() -> int:
+    """Personal callbacks still waiting with no end for a rep who is offline (booked in the
+    instant the rep was taken offline, which the state change could not see yet): opened to
+    anyone at due + grace like the others. The silent-console loop runs this each time; it
+    reads reserved leads only (lead_reserved_idx)."""
+    stale = Lead.objects.filter(
+        status=Lead.Status.QUEUED,
+        reserved_for__isnull=False,
+        reserved_until__isnull=True,
+    ).exclude(reserved_for__floor_state__state__in=_ONLINE)
+    changed = 0
+    for rep_id in set(stale.values_list("reserved_for_id", flat=True)[:1000]):
+        with transaction.atomic():
+            # Under the rep's state lock, as a state change: they may be coming back now.
+            row = RepState.objects.select_for_update().filter(rep_id=rep_id).first()
+            if row is None or row.state == RepState.State.OFFLINE:
+                changed += reservations_follow_state(rep_id=rep_id, online=False)
     return changed
 
 

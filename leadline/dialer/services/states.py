@@ -24,7 +24,7 @@ from leadline.leads.models import Lead
 
 from ..availability import NOT_YOURS, LeadUnavailable
 from ..models import CallAttempt, LeadSkip, PauseCode, RepState, RepStateInterval
-from .reservations import reservations_follow_state
+from .reservations import reservations_follow_state, reservations_repair
 
 State = RepState.State
 # No heartbeat from the console for this long: the rep is taken offline, their lead released.
@@ -251,6 +251,7 @@ def reps_silent_offline(*, now: datetime | None = None, limit: int = 200) -> int
     )
     for rep_id in silent:
         rep_offline(rep_id=rep_id, now=now)
+    reservations_repair()
     return len(silent)
 
 

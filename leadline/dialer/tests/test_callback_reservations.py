@@ -184,3 +184,18 @@ def test_overdue_personal_callbacks_are_shown_to_the_supervisor(booked, campaign
     assert (listed.lead, listed.overdue, listed.owner_state) == (lead.pk, True, "offline")
     assert "callbacks_overdue" in board.flags
     assert "phone" not in str(board.as_dict()) and "98765" not in str(board.as_dict())
+
+
+def test_the_silent_console_loop_repairs_a_callback_booked_as_its_rep_went_offline(
+    booked, rep, rep2
+):
+    lead, due = booked
+    services.rep_offline(rep_id=rep.pk, now=due - timedelta(minutes=30))
+    # The race: the booking's transaction read "online" just before the rep went offline,
+    # and committed after the state change had opened the rep's other callbacks.
+    Lead.objects.filter(pk=lead.pk).update(reserved_until=None)
+    assert services.lead_claim(rep=rep2, now=due + GRACE + SECOND) is None
+    services.reps_silent_offline(now=due + GRACE + SECOND)
+    lead.refresh_from_db()
+    assert lead.reserved_until == due + GRACE
+    assert services.lead_claim(rep=rep2, now=due + GRACE + 2 * SECOND).pk == lead.pk
