@@ -3,9 +3,10 @@
 A rep goes available in a progressive campaign; the console takes a lead and calls it by itself
 after the countdown; the call ends, wrap-up runs, the outcome is saved and the next call
 follows without a click. A pause asked for during a call starts once its outcome is saved and
-stops the calls; resuming starts them again. A personal callback booked in the console goes
-to that rep, not another, when due (asked of the same services at that time). A supervisor's
-wallboard shows each change within 5 s, and a forced pause releases the lead a rep holds.
+stops the calls; resuming starts them again. A personal callback booked in the console is
+listed on the supervisor's wallboard, which gives it to another rep; it goes to that rep when
+due (asked of the same services at that time). The wallboard shows each change within 5 s,
+and a forced pause releases the lead a rep holds.
 """
 
 import json
@@ -285,6 +286,24 @@ def test_progressive_floor_end_to_end(floor_site):
             other_row.locator("select[name=code]").select_option("meeting")
             other_row.locator("button[data-force=pause]").click()
             expect(other_row).to_have_attribute("data-state", "paused", timeout=5_000)
+            # The personal callback is listed (no number) and the supervisor gives it to the
+            # other rep. Choosing and pressing happen in one page task: the 3-second poll
+            # replaces the board (and would reset the choice) between two separate steps.
+            callback_row = board.locator("tr[data-callback]")
+            expect(callback_row).to_have_attribute("data-owner", floor_site["username"])
+            pages_seen.append(board.content())
+            callback_row.locator("form").evaluate(
+                """(form, username) => {
+                    const option = [...form.to.options].find(o => o.text === username);
+                    form.to.value = option.value;
+                    form.querySelector("button[data-reassign]").click();
+                }""",
+                floor_site["other"],
+            )
+            expect(board.locator(".message.success")).to_contain_text("now goes to")
+            expect(board.locator("tr[data-callback]")).to_have_attribute(
+                "data-owner", floor_site["other"], timeout=5_000
+            )
             pages_seen.append(board.content())
             board.screenshot(path=str(SCREENSHOTS / "floor-07-wallboard.png"), full_page=True)
         finally:
@@ -301,12 +320,14 @@ def test_progressive_floor_end_to_end(floor_site):
     )
     found = json.loads(checked.strip().splitlines()[-1])
     assert found.pop("released"), "the forced pause released the lead"
-    # The other rep gets the lead the forced pause released, never the personal callback.
+    # The supervisor gave the personal callback to the other rep (still on: paused), so it
+    # reaches them when due, and the rep who booked it gets the lead the forced pause
+    # released.
     seen = [tuple(s) for s in found.pop("states")]
     assert found == {
         "owner": floor_site["username"],
-        "other_got": "floor-9",
-        "mine_got": "floor-2",
+        "other_got": "floor-2",
+        "mine_got": "floor-9",
     }
     assert seen == [
         ("offline", ""),

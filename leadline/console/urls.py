@@ -16,6 +16,11 @@ urlpatterns = [
     path("floor/board/", views.floor_board, name="floor_board"),
     path("floor.json", views.floor_json, name="floor_json"),
     path("floor/reps/<row_id:rep_id>/force/", views.floor_force, name="floor_force"),
+    path(
+        "floor/callbacks/<row_id:lead_pk>/reassign/",
+        views.floor_reassign,
+        name="floor_reassign",
+    ),
     path("heartbeat/", views.heartbeat, name="heartbeat"),
     path("leads/<row_id:lead_pk>/skip/", views.skip, name="skip"),
     path("leads/<row_id:lead_pk>/", views.lead, name="lead"),

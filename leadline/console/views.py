@@ -391,3 +391,22 @@ def floor_force(request: RepRequest, rep_id: int) -> HttpResponse:
     logger.info("supervisor %s forced rep %s: %s", request.user.pk, rep.pk, action)
     messages.success(request, f"{rep.username}: {action} forced.")
     return redirect("console:floor")
+
+
+@supervisor_required
+@require_POST
+def floor_reassign(request: RepRequest, lead_pk: int) -> HttpResponse:
+    """Give a personal callback to another rep of its campaign, or to anyone. A refusal (not
+    on your floor, a rep not on the campaign, the lead held now) shows the floor with the
+    reason and its 4xx status; nothing changes."""
+    try:
+        lead = services.callback_reassign(
+            supervisor=request.user, lead_pk=lead_pk, to=request.POST.get("to", "")
+        )
+    except ApiError as exc:
+        messages.error(request, exc.detail)
+        return render(request, "console/floor.html", _floor_context(request), status=exc.status)
+    logger.info("supervisor %s reassigned the callback of lead %s", request.user.pk, lead.pk)
+    who = lead.reserved_for.username if lead.reserved_for else "anyone"
+    messages.success(request, f"The callback of lead #{lead.pk} now goes to {who}.")
+    return redirect("console:floor")

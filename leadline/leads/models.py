@@ -50,6 +50,21 @@ class Lead(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     lease_expires_at = models.DateTimeField(null=True)
+    # A personal ("me") callback: reserved for this rep, who gets it on their next claim once
+    # it is due. Kept apart from the lease, which means "a rep holds it now" (the dashboard's
+    # "in progress"): a reservation is a scheduled callback. While the rep is online
+    # `reserved_until` is null (theirs however late it gets); once they go offline it is the
+    # due time plus the campaign's grace, after which any rep may take the lead
+    # (dialer.services.states moves it both ways; the claim only compares it with now).
+    reserved_for = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # lead_reserved_idx: only reserved leads are indexed
+    )
+    reserved_until = models.DateTimeField(null=True, blank=True)
 
     disabled_at = models.DateTimeField(null=True)
     converted_at = models.DateTimeField(null=True)
@@ -114,6 +129,18 @@ class Lead(models.Model):
                 fields=["campaign", "lease_expires_at"],
                 name="lead_leased_idx",
                 condition=Q(lease_expires_at__isnull=False, status="queued"),
+            ),
+            # Personal callbacks: a rep's own (their claim, their state changes) and a
+            # campaign's (the wallboard's list); a few per rep, whatever the queue's size.
+            models.Index(
+                fields=["reserved_for", "due_at"],
+                name="lead_reserved_idx",
+                condition=Q(reserved_for__isnull=False, status="queued"),
+            ),
+            models.Index(
+                fields=["campaign", "due_at"],
+                name="lead_campaign_reserved_idx",
+                condition=Q(reserved_for__isnull=False, status="queued"),
             ),
             # The GET walk counts the tombstones before a position to find page N's first lead:
             # erasures are rare, so this index is small.

@@ -1,13 +1,16 @@
-"""The supervisor's wallboard (/console/floor/, floor.json), forcing reps, and the console's
-state panel views (available, pause, heartbeat, skip) through the real services."""
+"""The supervisor's wallboard (/console/floor/, floor.json), forcing reps, reassigning personal
+callbacks, and the console's state panel views (available, pause, heartbeat, skip) through the
+real services."""
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from leadline.accounts.models import User
 from leadline.campaigns.services import campaign_create
@@ -119,3 +122,80 @@ def test_state_panel_pause_codes_heartbeat_and_skip(rep, rep_client, open_campai
     assert b"data-auto-submit" not in rep_client.get(reverse("console:home")).content
     rep_client.post(reverse("console:logout"))
     assert RepState.objects.get(rep=rep).state == "offline"
+
+
+def book_personal_callback(rep, hours=1):
+    """A real call by `rep` (simulated, answered) ending in a personal callback."""
+    lead = services.lead_claim(rep=rep)
+    attempt = services.call_place(rep=rep, lead_pk=lead.pk)
+    services.call_refresh(attempt=attempt, now=timezone.now() + timedelta(seconds=10))
+    services.disposition_submit(
+        rep=rep,
+        attempt_uuid=str(attempt.uuid),
+        outcome_label="Callback Requested",
+        answers={"interested": "yes"},
+        callback_at=timezone.now() + timedelta(hours=hours),
+        callback_for="me",
+    )
+    return Lead.objects.get(pk=lead.pk)
+
+
+def test_a_supervisor_reassigns_a_personal_callback_from_the_floor(
+    boss, rep, open_campaign, business, make_leads, sim
+):
+    make_leads(1)
+    lead = book_personal_callback(rep)
+    other = User.objects.create_user(
+        username="bala", password="pw", role=User.Role.REP, business=business
+    )
+    open_campaign.reps.add(other)
+    stranger = User.objects.create_user(
+        username="chitra", password="pw", role=User.Role.REP, business=business
+    )
+    board = boss.get(reverse("console:floor_json")).json()
+    [listed] = board["callbacks"]
+    assert (listed["lead"], listed["owner"], listed["overdue"]) == (lead.pk, "asha", False)
+    assert [username for _, username in listed["reps"]] == ["bala"]
+    page = boss.get(reverse("console:floor")).content
+    assert f'data-reassign="{lead.pk}"'.encode() in page and b"98765" not in page
+    url = reverse("console:floor_reassign", args=[lead.pk])
+    # Bad input: a form error with a 4xx, nothing changed.
+    for to, status in [(str(stranger.pk), 400), ("", 400), ("<x>", 400)]:
+        response = boss.post(url, {"to": to})
+        assert response.status_code == status
+        assert b"Pick a rep" in response.content
+    assert (
+        boss.post(reverse("console:floor_reassign", args=[10**9]), {"to": "anyone"}).status_code
+        == 404
+    )
+    assert boss.get(url).status_code == 405
+    lead.refresh_from_db()
+    assert lead.reserved_for_id == rep.pk
+    # To another rep of the campaign, then to anyone.
+    assert boss.post(url, {"to": str(other.pk)}).status_code == 302
+    lead.refresh_from_db()
+    assert lead.reserved_for_id == other.pk
+    boss.post(url, {"to": "anyone"})
+    lead.refresh_from_db()
+    assert lead.reserved_for_id is None
+    assert boss.get(reverse("console:floor_json")).json()["callbacks"] == []
+
+
+def test_reassigning_needs_csrf_and_the_campaign_on_your_floor(
+    rep, open_campaign, business, make_leads, sim
+):
+    make_leads(1)
+    lead = book_personal_callback(rep)
+    other = campaign_create(business=business, name="Elsewhere")
+    supervisor_add("--username", "kiran", "--campaign", other.public_id)
+    url = reverse("console:floor_reassign", args=[lead.pk])
+    outsider = Client()
+    outsider.force_login(User.objects.get(username="kiran"))
+    assert outsider.post(url, {"to": "anyone"}).status_code == 404
+    assert outsider.get(reverse("console:floor_json")).json()["callbacks"] == []
+    supervisor_add("--username", "meena", "--campaign", open_campaign.public_id)
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(User.objects.get(username="meena"))
+    assert strict.post(url, {"to": "anyone"}).status_code == 403
+    lead.refresh_from_db()
+    assert lead.reserved_for_id == rep.pk

@@ -26,6 +26,7 @@ from .dispositions import (
     disposition_submit,
 )
 from .provider_recordings import recordings_fetch, recordings_provider_delete
+from .reservations import callback_reassign
 from .retention import recordings_purge
 from .states import (
     RepStateView,
@@ -53,6 +54,7 @@ __all__ = [
     "call_event_record",
     "call_place",
     "call_refresh",
+    "callback_reassign",
     "calls_erase_for_lead",
     "calls_erasure_pending",
     "calls_reconcile",

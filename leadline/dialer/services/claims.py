@@ -52,7 +52,12 @@ def _candidates(campaign: Campaign, now: datetime) -> QuerySet[Lead]:
         due_at__lte=now,
         disabled_at__isnull=True,
         erased_at__isnull=True,
-    ).filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+    ).filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now),
+        # Someone's personal callback only once it is open to anyone (its rep offline past
+        # due + grace): one column against now, no join with the reps' states.
+        Q(reserved_for__isnull=True) | Q(reserved_until__lte=now),
+    )
     leads = leads.order_by(*QUEUE_ORDER)
     if connection.features.has_select_for_update_skip_locked:
         leads = leads.select_for_update(skip_locked=True, of=("self",))
@@ -65,8 +70,7 @@ def _queue_key(lead: Lead) -> tuple[int, int, datetime | None, int]:
 
 def _holding(now: datetime) -> Q:
     """Leads still held at `now`: an unexpired lease on a lead still waiting to be worked and
-    due. A personal callback is leased to its rep from the booking (so nobody else takes it)
-    but only held, and so handed to them by their next claim, once it is due."""
+    due. (A personal callback is not leased but reserved, see `_reserved_due`.)"""
     return Q(lease_expires_at__gt=now, status=Lead.Status.QUEUED, due_at__lte=now)
 
 
@@ -76,13 +80,30 @@ def lead_held_by(*, rep: User, now: datetime | None = None) -> Lead | None:
     return Lead.objects.select_related("campaign").filter(_holding(now), leased_by=rep).first()
 
 
-def _held_lead_query() -> QuerySet[User, int | None]:
+def _reserved_due(rep: Any, now: datetime) -> QuerySet[Lead]:
+    """The rep's own personal callbacks that are due and that nobody else holds, the most
+    overdue first (lead_reserved_idx: a few rows per rep)."""
+    return (
+        Lead.objects.filter(
+            reserved_for=rep,
+            status=Lead.Status.QUEUED,
+            due_at__lte=now,
+            disabled_at__isnull=True,
+            erased_at__isnull=True,
+        )
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .order_by("due_at", "id")
+    )
+
+
+def _held_lead_query() -> QuerySet[User, tuple[int | None, int | None]]:
     held = Lead.objects.filter(_holding(SENTINEL_NOW), leased_by=OuterRef("pk")).values("pk")[:1]
+    reserved = _reserved_due(OuterRef("pk"), SENTINEL_NOW).values("pk")[:1]
     return (
         User.objects.select_for_update(of=("self",))
         .filter(pk=SENTINEL_PK)
-        .annotate(held=Subquery(held))
-        .values_list("held", flat=True)[:1]
+        .annotate(held=Subquery(held), reserved=Subquery(reserved))
+        .values_list("held", "reserved")[:1]
     )
 
 
@@ -90,8 +111,9 @@ def _queue_head_query() -> QuerySet[Lead, Any]:
     return _candidates(Campaign(pk=SENTINEL_PK), SENTINEL_NOW).values("pk")[:1]
 
 
-def _lock_rep_and_find_held(rep: User, now: datetime) -> int | None:
-    """Lock the rep's row and return the pk of the lead they hold, in one statement.
+def _lock_rep_and_find_held(rep: User, now: datetime) -> tuple[int | None, int | None]:
+    """Lock the rep's row and return the pks of the lead they hold and of their most overdue
+    personal callback, in one statement.
 
     One claim at a time per rep (a double click must not leave them holding two leads): the
     rep's row lock orders them, then the second sees the first's lease.
@@ -100,7 +122,30 @@ def _lock_rep_and_find_held(rep: User, now: datetime) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, statement.bind(rep.pk, now))
         row = cursor.fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _lease_reserved(
+    lead_pk: int, campaigns: list[Campaign], rep: User, now: datetime
+) -> Lead | None:
+    """Lease the rep's due personal callback, if its campaign is one they may call now. The
+    UPDATE re-checks that nobody holds it (another rep may have taken it once it was open to
+    anyone): on PostgreSQL it waits for such a claim and then sees its lease."""
+    lead = Lead.objects.filter(pk=lead_pk).only("pk", "campaign_id").first()
+    by_pk = {c.pk: c for c in campaigns}
+    if lead is None or lead.campaign_id not in by_pk:
+        return None
+    campaign = by_pk[lead.campaign_id]
+    taken = (
+        Lead.objects.filter(pk=lead_pk, status=Lead.Status.QUEUED)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .update(leased_by=rep, lease_expires_at=now + timedelta(minutes=campaign.lease_minutes))
+    )
+    if not taken:
+        return None
+    found = Lead.objects.get(pk=lead_pk)
+    found.campaign = campaign
+    return found
 
 
 def _lease_queue_head(campaign: Campaign, rep: User, now: datetime) -> Lead | None:
@@ -209,9 +254,14 @@ def lead_dial_check(*, lead: Lead, now: datetime, window: bool = False) -> bool:
 def _lead_claim_once(*, rep: User, now: datetime, ignore_window: bool) -> Lead | None:
     campaigns = [c for c in _rep_campaigns(rep) if ignore_window or window_open(c, now)]
     with transaction.atomic():
-        held_pk = _lock_rep_and_find_held(rep, now)
+        held_pk, reserved_pk = _lock_rep_and_find_held(rep, now)
         if held_pk is not None:
             return Lead.objects.select_related("campaign").get(pk=held_pk)
+        if reserved_pk is not None:
+            # Their own callback first, whatever else is due: it is theirs alone.
+            reserved = _lease_reserved(reserved_pk, campaigns, rep, now)
+            if reserved is not None:
+                return reserved
         if len(campaigns) == 1:
             # The usual case: one statement finds, locks and leases the head of the queue.
             return _lease_queue_head(campaigns[0], rep, now)

@@ -22,6 +22,7 @@ from leadline.leads.suppression_effects import leads_withdraw_suppressed
 
 from ..models import CallAttempt
 from . import states
+from .reservations import reserved_until
 
 # A rep may keep booking callbacks for a lead, but not forever.
 CALLBACKS_BEYOND_MAX_ATTEMPTS = 2
@@ -41,6 +42,8 @@ LEAD_DISPOSITION_FIELDS = [
     "latest_called_at",
     "leased_by",
     "lease_expires_at",
+    "reserved_for",
+    "reserved_until",
     "queue_class",
     "due_at",
     "status",
@@ -180,8 +183,9 @@ def disposition_submit(
 ) -> DispositionResult:
     """Record the call's outcome and answers; then retry, book the callback or process.
 
-    `callback_for` "me" books a personal callback: the lead stays reserved for this rep
-    until the campaign's grace time after it is due, then any rep may take it."""
+    `callback_for` "me" books a personal callback: the lead is reserved for this rep, who
+    gets it when due; if they are offline, any rep may take it after the campaign's grace
+    time (see reservations)."""
     now = now or timezone.now()
     if callback_for not in (CALLBACK_ANYONE, CALLBACK_ME):
         raise BadRequest("A callback is for “me” or “anyone”.", extra={"field": "callback_for"})
@@ -253,6 +257,9 @@ def _apply_outcome(
 ) -> str:
     campaign = lead.campaign
     _lease_release(lead)
+    # Whatever the outcome, a reservation served its purpose (a new one may follow).
+    lead.reserved_for = None
+    lead.reserved_until = None
     effect = Outcome.Effect.FINAL if outcome.do_not_call else outcome.effect
     if effect == Outcome.Effect.CALLBACK:
         if lead.attempts_count < campaign.max_attempts + CALLBACKS_BEYOND_MAX_ATTEMPTS:
@@ -261,10 +268,14 @@ def _apply_outcome(
             assert due is not None  # a callback outcome always books a time
             lead.due_at = due
             if attempt.callback_owner_id is not None:
-                # Personal: leased to the rep until the grace time after it is due, so no
-                # other claim takes it; their own claim gets it once due (claims._holding).
-                lead.leased_by = attempt.callback_owner
-                lead.lease_expires_at = due + timedelta(minutes=campaign.callback_grace_minutes)
+                # Personal: reserved, not leased (nobody holds it until it is due; the
+                # dashboard shows a scheduled callback). Their own claim gets it once due.
+                lead.reserved_for_id = attempt.callback_owner_id
+                lead.reserved_until = reserved_until(
+                    rep_id=attempt.callback_owner_id,
+                    due=due,
+                    grace_minutes=campaign.callback_grace_minutes,
+                )
             return "callback"
     elif effect == Outcome.Effect.RETRY and lead.attempts_count < campaign.max_attempts:
         lead.queue_class = Lead.QueueClass.RETRY

@@ -24,6 +24,7 @@ from leadline.leads.models import Lead
 
 from ..availability import NOT_YOURS, LeadUnavailable
 from ..models import CallAttempt, LeadSkip, PauseCode, RepState, RepStateInterval
+from .reservations import reservations_follow_state, reservations_repair
 
 State = RepState.State
 # No heartbeat from the console for this long: the rep is taken offline, their lead released.
@@ -71,6 +72,9 @@ def _move(
         row.save(update_fields=["heartbeat_at"])
         return row
     at = max(now, row.since)
+    if (row.state == State.OFFLINE) != (state == State.OFFLINE):
+        # Personal callbacks wait for their rep only while the rep is on (reservations).
+        reservations_follow_state(rep_id=row.rep_id, online=state != State.OFFLINE)
     RepStateInterval.objects.filter(rep_id=row.rep_id, ended_at__isnull=True).update(ended_at=at)
     keep_campaign = campaign_id if campaign_id is not None else row.campaign_id
     if state == State.OFFLINE:
@@ -247,6 +251,7 @@ def reps_silent_offline(*, now: datetime | None = None, limit: int = 200) -> int
     )
     for rep_id in silent:
         rep_offline(rep_id=rep_id, now=now)
+    reservations_repair()
     return len(silent)
 
 
@@ -267,7 +272,15 @@ def lead_skip(*, rep: User, lead_pk: int, reason: str, now: datetime | None = No
             raise LeadUnavailable(NOT_YOURS)
         if lead.attempts.filter(rep=rep, disposed_at__isnull=True, discarded=False).exists():
             raise Conflict("The call is placed; record its outcome instead.")
-        Lead.objects.filter(pk=lead.pk).update(leased_by=None, lease_expires_at=None, due_at=now)
+        # A skipped personal callback goes to anyone: kept for its rep, it would come straight
+        # back to them (progressive mode would offer it again and again).
+        Lead.objects.filter(pk=lead.pk).update(
+            leased_by=None,
+            lease_expires_at=None,
+            due_at=now,
+            reserved_for=None,
+            reserved_until=None,
+        )
         return LeadSkip.objects.create(
             rep=rep,
             lead=lead,
