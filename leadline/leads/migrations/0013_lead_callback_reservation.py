@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('campaigns', '0007_dial_mode'),
-        ('leads', '0011_lead_positions'),
+        ('leads', '0012_leadimport_request_id'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
