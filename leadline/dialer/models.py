@@ -253,6 +253,8 @@ class DayCount(models.Model):
     compacted = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = "daily report"
+        verbose_name_plural = "daily reports"
         indexes = [
             models.Index(fields=["campaign", "day"], name="daycount_campaign_idx"),
             models.Index(fields=["rep", "day"], name="daycount_rep_idx"),

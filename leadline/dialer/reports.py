@@ -31,7 +31,7 @@ Definitions (what the recount counts):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -158,7 +158,7 @@ class DayDeltas:
         talk: int | None,
     ) -> None:
         """A disposed call (`talk`: its talk seconds if it has finished, else None)."""
-        where = {"day": day, "rep_id": rep_id, "campaign_id": campaign_id}
+        where: dict[str, Any] = {"day": day, "rep_id": rep_id, "campaign_id": campaign_id}
         self.add(Kind.CALLS, 1, **where)
         if connected:
             self.add(Kind.CONNECTS, 1, **where)
@@ -206,7 +206,10 @@ def report_call_disposed(*, attempt: CallAttempt, lead: Lead, processed: bool) -
         talk=_talk(attempt),
     )
     if processed and lead.processed_at is not None:
-        where = {"day": day_of(lead.processed_at, zone), "campaign_id": lead.campaign_id}
+        where: dict[str, Any] = {
+            "day": day_of(lead.processed_at, zone),
+            "campaign_id": lead.campaign_id,
+        }
         deltas.add(Kind.PROCESSED, 1, **where)
         deltas.add(Kind.PROCESSED_ATTEMPTS, lead.attempts_count, **where)
     deltas.write()
@@ -243,7 +246,7 @@ def report_skip(*, skip: LeadSkip) -> None:
 
 
 def report_interval_closed(
-    *, rep_id: int, closed: list[dict[str, Any]], ended_at: datetime
+    *, rep_id: int, closed: Sequence[Mapping[str, Any]], ended_at: datetime
 ) -> None:
     """The rep's open interval (`closed`: its values, as read before closing it) ended."""
     deltas = DayDeltas()
@@ -535,7 +538,7 @@ class Scope:
         return Q(**{f"{field_name}__gte": lo, f"{field_name}__lt": hi})
 
     def keeps(self, key: FigureKey) -> bool:
-        rep_id, campaign_id, day, _, _ = key
+        _, campaign_id, day, _, _ = key
         if self.day is not None and day != self.day:
             return False
         return self.campaign_id is None or campaign_id == self.campaign_id
@@ -578,12 +581,18 @@ def recount(*, scope: Scope = Scope()) -> dict[FigureKey, int]:
             outcome=row["outcome"],
             talk=talk if finished else None,
         )
-    processed = attempts.filter(lead__processed_at=F("disposed_at"))
-    for campaign_id, processed_at, attempts_count in processed.values_list(
-        "campaign_id", "lead__processed_at", "lead__attempts_count"
+    # The outcome that processed a lead: its time is the lead's processed_at.
+    processed = CallAttempt.objects.filter(
+        scope.time_filter("disposed_at"), discarded=False, lead__processed_at=F("disposed_at")
+    )
+    if scope.campaign_id is not None:
+        processed = processed.filter(campaign_id=scope.campaign_id)
+    for campaign_id, disposed_at, attempts_count in processed.values_list(
+        "campaign_id", "disposed_at", "lead__attempts_count"
     ).iterator(chunk_size=2000):
-        where = {
-            "day": day_of(processed_at, campaign_zone(campaign_id, zones)),
+        assert disposed_at is not None  # equal to the lead's processed_at (above)
+        where: dict[str, Any] = {
+            "day": day_of(disposed_at, campaign_zone(campaign_id, zones)),
             "campaign_id": campaign_id,
         }
         deltas.add(Kind.PROCESSED, 1, **where)
@@ -594,31 +603,35 @@ def recount(*, scope: Scope = Scope()) -> dict[FigureKey, int]:
     for campaign_id, converted_at in converted.values_list("campaign_id", "converted_at").iterator(
         chunk_size=2000
     ):
+        assert converted_at is not None  # filtered above
         deltas.add(
             Kind.CONVERSIONS,
             1,
             day=day_of(converted_at, campaign_zone(campaign_id, zones)),
             campaign_id=campaign_id,
         )
-    for row in skips.values("rep_id", "campaign_id", "skipped_at").iterator(chunk_size=2000):
+    for rep_id, campaign_id, skipped_at in skips.values_list(
+        "rep_id", "campaign_id", "skipped_at"
+    ).iterator(chunk_size=2000):
         deltas.add(
             Kind.SKIPS,
             1,
-            day=day_of(row["skipped_at"], campaign_zone(row["campaign_id"], zones)),
-            rep_id=row["rep_id"],
-            campaign_id=row["campaign_id"],
+            day=day_of(skipped_at, campaign_zone(campaign_id, zones)),
+            rep_id=rep_id,
+            campaign_id=campaign_id,
         )
-    for row in intervals.values(
+    for interval in intervals.values(
         "rep_id", "campaign_id", "state", "pause_code", "started_at", "ended_at"
     ).iterator(chunk_size=2000):
+        assert interval["ended_at"] is not None  # closed ones only (above)
         deltas.interval(
-            rep_id=row["rep_id"],
-            campaign_id=row["campaign_id"],
-            state=row["state"],
-            pause_code=row["pause_code"],
-            start=row["started_at"],
-            end=row["ended_at"],
-            zone=campaign_zone(row["campaign_id"], zones),
+            rep_id=interval["rep_id"],
+            campaign_id=interval["campaign_id"],
+            state=interval["state"],
+            pause_code=interval["pause_code"],
+            start=interval["started_at"],
+            end=interval["ended_at"],
+            zone=campaign_zone(interval["campaign_id"], zones),
         )
     return {key: n for key, n in deltas.items() if scope.keeps(key)}
 
