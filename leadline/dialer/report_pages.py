@@ -17,6 +17,8 @@ from typing import Any
 from django import forms
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from leadline.campaigns.models import Campaign
 from leadline.core import charts
@@ -161,7 +163,7 @@ def _campaign_rows(report: Report) -> list[dict[str, Any]]:
     ]
 
 
-def _rep_rows(report: Report) -> list[dict[str, Any]] | None:
+def _rep_rows(report: Report, limit: int) -> list[dict[str, Any]] | None:
     if report.rep_days is None:
         return None
     return [
@@ -181,17 +183,89 @@ def _rep_rows(report: Report) -> list[dict[str, Any]] | None:
             "skips": row.skips,
             "outcomes": ", ".join(f"{label}: {n}" for label, n in sorted(row.outcomes.items())),
         }
-        for row in report.rep_days
+        for row in report.rep_days[:limit]
     ]
 
 
+# The rep table on a page stops here (200 reps x 30 days would be 6,000 rows): the CSV file
+# has every row.
+PAGE_ROWS = 1000
+
+
+def _dash(value: Any) -> Any:
+    return "—" if value is None else value
+
+
+def _campaign_rows_html(rows: list[dict[str, Any]]) -> SafeString:
+    # Rows built with format_html rather than a template loop: a month of a big floor's
+    # rows renders several times faster, and every value is escaped all the same.
+    return format_html_join(
+        "\n",
+        '<tr data-campaign="{}" data-day="{}"><td>{}</td><td class="text">{}</td>'
+        "<td data-attempts>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-processed>{}</td>"
+        "<td>{}</td>{}</tr>",
+        (
+            (
+                row["public_id"],
+                row["day"].isoformat(),
+                row["day"].strftime("%a %d %b"),
+                row["name"],
+                row["attempts"],
+                row["connects"],
+                _dash(row["connect_rate"]),
+                row["conversions"],
+                row["processed"],
+                _dash(row["attempts_per_processed"]),
+                format_html_join("", "<td>{}</td>", ((n,) for n in row["outcome_cells"])),
+            )
+            for row in rows
+        ),
+    )
+
+
+def _rep_rows_html(rows: list[dict[str, Any]]) -> SafeString:
+    return format_html_join(
+        "\n",
+        '<tr data-rep="{}" data-day="{}"><td>{}</td><td class="text">{}</td><td data-calls>{}'
+        '</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="text">{}</td><td>{}</td>'
+        '<td>{}</td><td class="text">{}</td></tr>',
+        (
+            (
+                row["username"],
+                row["day"].isoformat(),
+                row["day"].strftime("%a %d %b"),
+                row["name"],
+                row["calls"],
+                row["connects"],
+                row["talk"],
+                row["wrap_up"],
+                row["paused"],
+                row["pauses"],
+                row["available"],
+                row["skips"],
+                row["outcomes"],
+            )
+            for row in rows
+        ),
+    )
+
+
 def report_context(report: Report) -> dict[str, Any]:
-    return {
+    campaign_rows = _campaign_rows(report)
+    rep_rows = _rep_rows(report, PAGE_ROWS)
+    context: dict[str, Any] = {
         "report": report,
-        "campaign_rows": _campaign_rows(report),
-        "rep_rows": _rep_rows(report),
+        "campaign_rows": campaign_rows,
+        "campaign_rows_html": _campaign_rows_html(campaign_rows),
+        "rep_rows": rep_rows,
         **report_charts(report),
     }
+    if rep_rows is not None:
+        context["rep_rows_html"] = _rep_rows_html(rep_rows)
+        total = len(report.rep_days or [])
+        context["rep_rows_cut"] = total if total > PAGE_ROWS else 0
+        context["page_rows"] = PAGE_ROWS
+    return context
 
 
 @dataclass
