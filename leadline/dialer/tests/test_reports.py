@@ -65,6 +65,10 @@ def test_a_working_session_fills_the_rep_and_campaign_days(
     assert figures.pause_seconds == {"lunch": 300}
     assert figures.state_seconds["paused"] == 300
     assert figures.state_seconds["on_call"] == 4  # placed at +1 s, ended at +5 s
+    # Available: until the call (1 s), from the outcome to the pause (21 s), and from the
+    # end of the pause to signing out (10 s); offline since then is still open: not counted.
+    assert figures.state_seconds["available"] == 32
+    assert "offline" not in figures.state_seconds
     assert figures.connect_rate == 1.0
 
     row = campaign_day(campaign, day)
