@@ -42,7 +42,17 @@ FULL_SIMULATE = 1_000
 SQLITE_SIMULATE = 100
 FULL_DELIVERIES = 5_000
 SQLITE_DELIVERIES = 2_000
-PARTS = ["ingest", "get", "claims", "floor", "simulate", "webhooks", "dashboard", "client"]
+PARTS = [
+    "ingest",
+    "get",
+    "claims",
+    "floor",
+    "reports",
+    "simulate",
+    "webhooks",
+    "dashboard",
+    "client",
+]
 BUSINESS = "Bench Co"
 
 
@@ -225,6 +235,13 @@ def run_engine(engine: str, args: argparse.Namespace, parts: list[str]) -> None:
                         env=env,
                         public_id=bootstrap(env, "floor")["campaign_id"],
                         count=queue_size(engine, args.scale),
+                        requests=args.requests,
+                    )
+                if "reports" in parts:
+                    floor.run_reports(
+                        db=db,
+                        env=env,
+                        public_id=bootstrap(env, "reports")["campaign_id"],
                         requests=args.requests,
                     )
                 if "simulate" in parts:

@@ -22,6 +22,9 @@ real services (leadline.dialer.services, the webhook outbox) runs here instead:
     floor      reps of a campaign with floor states (dialer.services.states) and a supervisor,
                then the wallboard snapshot (dialer.floor.floor_snapshot) timed, beside the
                same figures read with hand-written SQL (the wallboard baseline)
+    report-pages  reps of a campaign and a month of their daily report rows, then the report
+               pages' work (dialer.report_pages: the figures, the charts, the tables rendered)
+               timed, beside the same rows read with hand-written SQL (the reports baseline)
     dashboard  a client-staff login of a campaign's business (through
                accounts.services.dashboard_user_create), and the SQL statements each given
                dashboard page sends, with their parameters (the dashboard baselines)
@@ -213,6 +216,118 @@ def cmd_floor(args) -> None:
     orm_lat = time_calls(orm, items, warmup=warmup, budget_s=120)
     raw_lat = time_calls(raw, items, warmup=warmup, budget_s=120)
     emit({"orm": orm_lat.samples_ms, "raw": raw_lat.samples_ms, "reps": len(reps)})
+
+
+# --- report pages ---------------------------------------------------------------------------
+
+# The report pages' rows written by hand: a rep's figures per day, and the campaign's.
+REPORT_RAW_REPS = (
+    "SELECT rep_id, day, kind, key, SUM(n) FROM dialer_daycount WHERE day >= %s AND day <= %s "
+    "AND rep_id IS NOT NULL AND campaign_id = %s GROUP BY rep_id, day, kind, key"
+)
+REPORT_RAW_CAMPAIGN = (
+    "SELECT campaign_id, day, kind, key, SUM(n) FROM dialer_daycount WHERE day >= %s AND "
+    "day <= %s AND campaign_id = %s AND kind NOT IN ('state', 'pause', 'skips') "
+    "GROUP BY campaign_id, day, kind, key"
+)
+REPORT_RAW_NAMES = (
+    "SELECT id, username, first_name, last_name FROM accounts_user WHERE id = ANY(%s)"
+)
+
+
+def cmd_report_pages(args) -> None:
+    django_setup()
+    from datetime import date
+
+    from django.db import connection
+    from django.template.loader import render_to_string
+
+    from leadline.accounts.services import rep_upsert
+    from leadline.campaigns.models import Campaign
+    from leadline.dialer import report_pages
+    from leadline.dialer.models import DayCount
+
+    campaign = Campaign.objects.get(public_id=args.campaign)
+    reps = [
+        rep_upsert(
+            campaign=campaign,
+            username=f"bench-report-{number:03d}",
+            phone_number=f"+9193{number:08d}",
+            password=None,
+        )[0]
+        for number in range(1, args.reps + 1)
+    ]
+    # Data setup, not measured: the rows as the compaction loop leaves them (one per figure)
+    # for every rep on every day, written in bulk (the services write them one call at a time;
+    # tests check those).
+    end = date(2026, 11, 30)
+    days = [end - timedelta(days=i) for i in range(args.days)]
+    figures = [
+        ("calls", "", 60),
+        ("connects", "", 30),
+        ("talk", "", 5400),
+        ("skips", "", 2),
+        ("outcome", "Connected : Objective Met", 20),
+        ("outcome", "Wrong Number", 10),
+        ("outcome", "No Answer", 30),
+        ("state", "available", 9_000_000_000),
+        ("state", "on_call", 7_200_000_000),
+        ("state", "wrap_up", 1_800_000_000),
+        ("state", "paused", 3_600_000_000),
+        ("pause", "break", 1_800_000_000),
+        ("pause", "lunch", 1_800_000_000),
+    ]
+    rows = [
+        DayCount(rep=rep, campaign=campaign, day=day, kind=kind, key=key, n=n, compacted=True)
+        for rep in reps
+        for day in days
+        for kind, key, n in figures
+    ]
+    rows += [
+        DayCount(campaign=campaign, day=day, kind=kind, n=n, compacted=True)
+        for day in days
+        for kind, n in (("processed", 5000), ("processed_attempts", 9000), ("conversions", 300))
+    ]
+    DayCount.objects.bulk_create(rows, batch_size=5000)
+    start = days[-1]
+
+    def page(with_reps):
+        def run(_):
+            report = report_pages.report_build(
+                campaigns=[campaign], start=start, end=end, with_reps=with_reps
+            )
+            render_to_string("dialer/_report.html", report_pages.report_context(report))
+
+        return run
+
+    def raw(with_reps):
+        def run(_):
+            with connection.cursor() as cursor:
+                if with_reps:
+                    cursor.execute(REPORT_RAW_REPS, [start, end, campaign.pk])
+                    ids = sorted({row[0] for row in cursor.fetchall()})
+                    if connection.vendor == "postgresql":
+                        cursor.execute(REPORT_RAW_NAMES, [ids])
+                    else:
+                        marks = ", ".join("%s" for _ in ids)
+                        cursor.execute(REPORT_RAW_NAMES.replace("= ANY(%s)", f"IN ({marks})"), ids)
+                    cursor.fetchall()
+                cursor.execute(REPORT_RAW_CAMPAIGN, [start, end, campaign.pk])
+                cursor.fetchall()
+
+        return run
+
+    from .measure import time_calls
+
+    warmup = 3
+    items = range(args.requests + warmup)
+    out = {"rows": len(rows), "reps": len(reps), "days": len(days)}
+    for name, with_reps in (("supervisor", True), ("client", False)):
+        out[name] = time_calls(page(with_reps), items, warmup=warmup, budget_s=120).samples_ms
+        out[f"{name}_raw"] = time_calls(
+            raw(with_reps), items, warmup=warmup, budget_s=120
+        ).samples_ms
+    emit(out)
 
 
 # --- claims ---------------------------------------------------------------------------------
@@ -856,6 +971,11 @@ def main(argv: list[str] | None = None) -> None:
     floor.add_argument("--campaign", required=True)
     floor.add_argument("--reps", type=int, required=True)
     floor.add_argument("--requests", type=int, required=True)
+    pages = sub.add_parser("report-pages")
+    pages.add_argument("--campaign", required=True)
+    pages.add_argument("--reps", type=int, required=True)
+    pages.add_argument("--days", type=int, required=True)
+    pages.add_argument("--requests", type=int, required=True)
     dashboard = sub.add_parser("dashboard")
     dashboard.add_argument("--campaign", required=True)
     dashboard.add_argument("--username", required=True)
@@ -870,6 +990,7 @@ def main(argv: list[str] | None = None) -> None:
         "bare-post": cmd_bare_post,
         "dashboard": cmd_dashboard,
         "floor": cmd_floor,
+        "report-pages": cmd_report_pages,
     }[args.command](args)
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +22,7 @@ from leadline.accounts.decorators import role_required
 from leadline.accounts.http import RepRequest
 from leadline.accounts.models import User
 from leadline.core.errors import ApiError
-from leadline.dialer import floor, selectors, services
+from leadline.dialer import floor, report_pages, selectors, services
 from leadline.dialer.models import CallAttempt, RepState
 from leadline.dialer.services import DispositionResult
 from leadline.leads.models import Lead
@@ -410,3 +410,50 @@ def floor_reassign(request: RepRequest, lead_pk: int) -> HttpResponse:
     who = lead.reserved_for.username if lead.reserved_for else "anyone"
     messages.success(request, f"The callback of lead #{lead.pk} now goes to {who}.")
     return redirect("console:floor")
+
+
+# The daily reports, for supervisors: their campaigns (every campaign when none is named for
+# them), per rep and per campaign, with charts and CSV (dialer.report_pages).
+
+
+def _reports(request: RepRequest) -> tuple[list[Any], report_pages.ReportRequest]:
+    campaigns = list(floor.supervised_campaigns(supervisor=request.user))
+    result = report_pages.report_request(params=request.GET, campaigns=campaigns, with_reps=True)
+    return campaigns, result
+
+
+def _reports_page(request: RepRequest, campaigns: list[Any], result: Any) -> HttpResponse:
+    query = request.GET.urlencode()
+    suffix = f"?{query}" if query else ""
+    context = {
+        **report_pages.report_page_context(result),
+        "campaign_choices": campaigns,
+        "reps_csv_url": reverse("console:reports_reps_csv") + suffix,
+        "campaigns_csv_url": reverse("console:reports_campaigns_csv") + suffix,
+    }
+    return render(request, "console/reports.html", context, status=result.status)
+
+
+@supervisor_required
+@require_GET
+def reports_page(request: RepRequest) -> HttpResponse:
+    campaigns, result = _reports(request)
+    return _reports_page(request, campaigns, result)
+
+
+@supervisor_required
+@require_GET
+def reports_reps_csv(request: RepRequest) -> HttpResponseBase:
+    campaigns, result = _reports(request)
+    if result.report is None:
+        return _reports_page(request, campaigns, result)
+    return report_pages.reps_csv(result.report, "rep-days.csv")
+
+
+@supervisor_required
+@require_GET
+def reports_campaigns_csv(request: RepRequest) -> HttpResponseBase:
+    campaigns, result = _reports(request)
+    if result.report is None:
+        return _reports_page(request, campaigns, result)
+    return report_pages.campaigns_csv(result.report, "campaign-days.csv")

@@ -1,8 +1,13 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from leadline.campaigns.models import Campaign
 from leadline.core.admin_helpers import ReadOnlyAdmin
 
-from .models import CallAttempt, PauseCode, RepStateInterval
+from . import report_pages
+from .models import CallAttempt, DayCount, PauseCode, RepStateInterval
 
 
 @admin.register(CallAttempt)
@@ -54,3 +59,62 @@ class RepStateIntervalAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_filter = ("state", "pause_code", "started_at")
     list_select_related = ("rep", "campaign")
     search_fields = ("rep__username",)
+
+
+@admin.register(DayCount)
+class DailyReportAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """The daily reports for operators: every campaign, per rep and per campaign, with charts
+    and CSV. The rows are the services' (dialer.reports); the changelist shows the report
+    they add up to, not the rows themselves (`leadline reports verify` checks those)."""
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("reps.csv", wrap(self.reps_csv), name="dialer_daycount_reps_csv"),
+            path("campaigns.csv", wrap(self.campaigns_csv), name="dialer_daycount_campaigns_csv"),
+            *super().get_urls(),
+        ]
+
+    def has_view_permission(self, request, obj=None):
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def _result(self, request):
+        campaigns = list(Campaign.objects.select_related("business").order_by("name", "pk"))
+        result = report_pages.report_request(
+            params=request.GET, campaigns=campaigns, with_reps=True
+        )
+        return campaigns, result
+
+    def _page(self, request, campaigns, result):
+        query = request.GET.urlencode()
+        suffix = f"?{query}" if query else ""
+        context = {
+            **self.admin_site.each_context(request),
+            **report_pages.report_page_context(result),
+            "title": "Daily reports",
+            "opts": self.model._meta,
+            "campaign_choices": campaigns,
+            "reps_csv_url": reverse("admin:dialer_daycount_reps_csv") + suffix,
+            "campaigns_csv_url": reverse("admin:dialer_daycount_campaigns_csv") + suffix,
+        }
+        return TemplateResponse(
+            request, "admin/dialer/daycount/report.html", context, status=result.status
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaigns, result = self._result(request)
+        return self._page(request, campaigns, result)
+
+    def reps_csv(self, request):
+        campaigns, result = self._result(request)
+        if result.report is None:
+            return self._page(request, campaigns, result)
+        return report_pages.reps_csv(result.report, "rep-days.csv")
+
+    def campaigns_csv(self, request):
+        campaigns, result = self._result(request)
+        if result.report is None:
+            return self._page(request, campaigns, result)
+        return report_pages.campaigns_csv(result.report, "campaign-days.csv")

@@ -14,6 +14,10 @@ class DialerConfig(AppConfig):
         hooks.register_erasure_hook(calls_erase_for_lead)
         # Its receipt stays pending until the provider's copies are deleted too.
         hooks.register_erasure_pending_check(calls_erasure_pending)
+        # A lead's conversion (a leads service) counts in its campaign's daily report.
+        from .reports import CONVERSIONS
+
+        hooks.register_event_recorder(CONVERSIONS)
 
         # DND status from the providers' number lookup (compliance cannot import the dialer).
         from leadline.compliance.dnd import register_source

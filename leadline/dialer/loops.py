@@ -2,7 +2,7 @@
 
 from leadline.core.loops import register, register_factory
 
-from . import dnd, services
+from . import dnd, reports, services
 
 
 @register("expire-dialer-leases", interval_seconds=30)
@@ -42,6 +42,12 @@ def reps_silent_offline() -> int:
     # A console closed without signing out: after two minutes without a heartbeat the rep is
     # offline and the lead they held goes back to the queue.
     return services.reps_silent_offline()
+
+
+@register("compact-report-days", interval_seconds=5)
+def compact_report_days() -> int:
+    # Keeps the report pages' reads at about one row per figure (see dialer.reports).
+    return reports.report_days_compact()
 
 
 # DND status of queued leads of promotional campaigns, asked of the registry file and the

@@ -203,3 +203,66 @@ class LeadSkip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rep_id} skipped lead {self.lead_id}"
+
+
+class DayCount(models.Model):
+    """One change to a day's report figure, or the compacted sum of earlier ones.
+
+    A figure for (rep, campaign, day, kind, key) is the SUM of its rows (dialer.reports). The
+    dialer services insert a row per change in the transaction that made it, and the
+    `compact-report-days` worker loop folds them, as leads.CampaignCount does for the
+    dashboard's counts. Rep figures carry the rep; campaign figures (leads processed,
+    conversions) carry none. `day` is the calendar day in the campaign's time zone (the
+    platform's TIME_ZONE for a rep's time outside any campaign).
+    """
+
+    class Kind(models.TextChoices):
+        CALLS = "calls", "Calls with an outcome"  # by started_at's day
+        CONNECTS = "connects", "Connected calls"
+        OUTCOME = "outcome", "Calls by outcome"  # key: the outcome's label
+        TALK = "talk", "Talk seconds"  # answered calls' duration, once finished and disposed
+        SKIPS = "skips", "Leads skipped"
+        STATE = "state", "Microseconds in a state"  # key: the state; closed intervals only
+        PAUSE = "pause", "Microseconds paused, by code"  # key: the pause code
+        PROCESSED = "processed", "Leads processed by a call's outcome"  # no rep
+        PROCESSED_ATTEMPTS = "processed_attempts", "Calls it took those leads"  # no rep
+        CONVERSIONS = "conversions", "Leads converted"  # no rep; by converted_at's day
+
+    # No database constraints (as CampaignCount): a foreign key check at commit would lock the
+    # rep's and campaign's rows behind the dialer's own locks on them. Django cascades.
+    rep = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    day = models.DateField()
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    key = models.CharField(max_length=100, blank=True, default="")
+    n = models.BigIntegerField()
+    compacted = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "daily report"
+        verbose_name_plural = "daily reports"
+        indexes = [
+            models.Index(fields=["campaign", "day"], name="daycount_campaign_idx"),
+            models.Index(fields=["rep", "day"], name="daycount_rep_idx"),
+            # The compaction loop looks only at rows not yet folded.
+            models.Index(
+                fields=["day"], name="daycount_dirty_idx", condition=models.Q(compacted=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} rep {self.rep_id} campaign {self.campaign_id} {self.kind} {self.key}"

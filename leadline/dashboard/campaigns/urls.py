@@ -11,6 +11,14 @@ _row = "campaigns/<public_id:campaign_id>/lead-rows/<row_id:pk>/"
 urlpatterns = [
     path("campaigns/", views.campaign_list, name="campaigns"),
     path("campaigns/<public_id:campaign_id>/", views.campaign_detail, name="campaign"),
+    path(
+        "campaigns/<public_id:campaign_id>/report/", views.campaign_report, name="campaign_report"
+    ),
+    path(
+        "campaigns/<public_id:campaign_id>/report.csv",
+        views.campaign_report_csv,
+        name="campaign_report_csv",
+    ),
     path("campaigns/<public_id:campaign_id>/leads/", views.lead_list, name="campaign_leads"),
     path(
         "campaigns/<public_id:campaign_id>/leads/<path:lead_id>/",

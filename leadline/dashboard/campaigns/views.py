@@ -9,7 +9,7 @@ through the same lead services the v4 API uses, whose `ApiError`s become message
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from leadline.campaigns.selectors import (
 )
 from leadline.dashboard.auth import client_required, permission_required
 from leadline.dashboard.errors import found, service_messages
+from leadline.dialer import report_pages
 from leadline.dialer.selectors import lead_attempts_for_business, window_text
 from leadline.leads import services as lead_services
 from leadline.leads.checks import lead_outlook, outlook_dial
@@ -325,3 +326,46 @@ def lead_erase(request: BusinessRequest, campaign_id: str, pk: int) -> HttpRespo
         {"section": "campaigns", "campaign": campaign, "lead": lead, "form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# The campaign's daily report (dialer.reports): attempts, connects, outcomes, conversions and
+# leads processed per day, with charts and CSV. Campaign figures only: no rep is named here.
+
+
+def _report(request: BusinessRequest, campaign: Campaign) -> report_pages.ReportRequest:
+    return report_pages.report_request(
+        params=request.GET, campaigns=[campaign], with_reps=False, choosable=False
+    )
+
+
+def _report_page(
+    request: BusinessRequest, campaign: Campaign, result: report_pages.ReportRequest
+) -> HttpResponse:
+    query = request.GET.urlencode()
+    csv_url = reverse("dashboard:campaign_report_csv", args=[campaign.public_id])
+    context = {
+        **report_pages.report_page_context(result),
+        "section": "campaigns",
+        "campaign": campaign,
+        "campaigns_csv_url": csv_url + (f"?{query}" if query else ""),
+    }
+    return render(request, "dashboard/campaigns/report.html", context, status=result.status)
+
+
+@client_required
+@permission_required("dashboard.view")
+@require_GET
+def campaign_report(request: BusinessRequest, campaign_id: str) -> HttpResponse:
+    campaign = _campaign(request, campaign_id)
+    return _report_page(request, campaign, _report(request, campaign))
+
+
+@client_required
+@permission_required("dashboard.view")
+@require_GET
+def campaign_report_csv(request: BusinessRequest, campaign_id: str) -> HttpResponseBase:
+    campaign = _campaign(request, campaign_id)
+    result = _report(request, campaign)
+    if result.report is None:
+        return _report_page(request, campaign, result)
+    return report_pages.campaigns_csv(result.report, f"{campaign.public_id}-report.csv")

@@ -48,6 +48,8 @@ EXPECTED: dict[str, tuple[str, str, set[str]]] = {
     "campaigns": (V, V, {GET}),
     "campaign": (V, V, {GET}),
     "campaign_leads": (V, V, {GET}),
+    "campaign_report": (V, V, {GET}),
+    "campaign_report_csv": (V, V, {GET}),
     "campaign_lead": (V, V, {GET}),
     "campaign_lead_row": (V, V, {GET}),
     "campaign_lead_disable": (M, M, {POST}),

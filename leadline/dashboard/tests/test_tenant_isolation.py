@@ -73,6 +73,8 @@ ARGS = {
     "integrations_delivery_redeliver": {"pk": "endpoint", "delivery_pk": "delivery"},
     "campaign": {"campaign_id": "campaign_id"},
     "campaign_leads": {"campaign_id": "campaign_id"},
+    "campaign_report": {"campaign_id": "campaign_id"},
+    "campaign_report_csv": {"campaign_id": "campaign_id"},
     "campaign_lead": {"campaign_id": "campaign_id", "lead_id": "lead_id"},
     "campaign_lead_row": {"campaign_id": "campaign_id", "pk": "lead"},
     "campaign_lead_disable": {"campaign_id": "campaign_id", "pk": "lead"},

@@ -45,6 +45,7 @@ from leadline.core.errors import (
 from leadline.leads.hooks import ErasureOutcome
 from leadline.leads.models import Lead
 
+from .. import reports
 from ..availability import (
     NOT_YOURS,
     UNAVAILABLE_MESSAGES,
@@ -374,6 +375,7 @@ def call_event_record(
         locked.save()
         if finished:
             _latest_recording_note(locked)
+            reports.report_call_finished(attempt=locked)  # talk time, if disposed already
         else:
             # A live call keeps its lead: otherwise a call longer than the lease would let
             # another rep claim the lead mid-conversation.

@@ -20,6 +20,7 @@ from leadline.leads.models import Lead
 from leadline.leads.results import lead_result
 from leadline.leads.suppression_effects import leads_withdraw_suppressed
 
+from .. import reports
 from ..models import CallAttempt
 from . import states
 from .reservations import reserved_until
@@ -220,6 +221,7 @@ def disposition_submit(
             lead.save(update_fields=LEAD_DISPOSITION_FIELDS)
         # The campaign's counts change with the lead, in this transaction.
         lead_counts.counts_lead_changed(lead=lead, before=counted_before)
+        reports.report_call_disposed(attempt=attempt, lead=lead, processed=state == "processed")
         if state == "processed":
             lead_hooks.lead_event(
                 lead=lead,

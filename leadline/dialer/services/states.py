@@ -22,6 +22,7 @@ from leadline.accounts.models import User
 from leadline.core.errors import BadRequest, Conflict
 from leadline.leads.models import Lead
 
+from .. import reports
 from ..availability import NOT_YOURS, LeadUnavailable
 from ..models import CallAttempt, LeadSkip, PauseCode, RepState, RepStateInterval
 from .reservations import reservations_follow_state, reservations_repair
@@ -75,7 +76,10 @@ def _move(
     if (row.state == State.OFFLINE) != (state == State.OFFLINE):
         # Personal callbacks wait for their rep only while the rep is on (reservations).
         reservations_follow_state(rep_id=row.rep_id, online=state != State.OFFLINE)
-    RepStateInterval.objects.filter(rep_id=row.rep_id, ended_at__isnull=True).update(ended_at=at)
+    open_interval = RepStateInterval.objects.filter(rep_id=row.rep_id, ended_at__isnull=True)
+    closing = list(open_interval.values("state", "pause_code", "campaign_id", "started_at"))
+    open_interval.update(ended_at=at)
+    reports.report_interval_closed(rep_id=row.rep_id, closed=closing, ended_at=at)
     keep_campaign = campaign_id if campaign_id is not None else row.campaign_id
     if state == State.OFFLINE:
         keep_campaign = None
@@ -281,10 +285,12 @@ def lead_skip(*, rep: User, lead_pk: int, reason: str, now: datetime | None = No
             reserved_for=None,
             reserved_until=None,
         )
-        return LeadSkip.objects.create(
+        skip = LeadSkip.objects.create(
             rep=rep,
             lead=lead,
             campaign_id=lead.campaign_id,
             reason=reason[:SKIP_REASON_MAX],
             skipped_at=now,
         )
+        reports.report_skip(skip=skip)
+        return skip
