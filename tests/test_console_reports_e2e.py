@@ -113,8 +113,15 @@ def test_the_supervisor_report_page_draws_its_charts(report_site):
             assert calls >= 12  # every lead called at least once
             cell = page.locator("#campaign-days tbody tr[data-campaign] td[data-attempts]")
             expect(cell).to_have_text(str(calls))
-            expect(page.locator("svg#chart-report-reps g.bar")).to_have_count(3)
-            expect(page.locator("#rep-days tbody tr[data-rep]")).to_have_count(3)
+            # A bar and a row per rep with figures that day: the three simulated reps share
+            # twelve leads, and which of them gets a call depends on the run, so the check is
+            # that bars, rows and the campaign's calls agree, not that every rep called.
+            rows = page.locator("#rep-days tbody tr[data-rep]")
+            expect(rows.first).to_be_visible()
+            assert 1 <= rows.count() <= 3
+            expect(page.locator("svg#chart-report-reps g.bar")).to_have_count(rows.count())
+            per_rep = [int(t) for t in rows.locator("td[data-calls]").all_inner_texts()]
+            assert sum(per_rep) == calls, per_rep
             page.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
             assert not NUMBER.search(page.content())
         finally:
