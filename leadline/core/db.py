@@ -11,6 +11,7 @@ per process from ORM querysets.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,22 @@ def pg_cursor() -> Iterator[Any]:
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor
+
+
+_JSON_DECODER = json.JSONDecoder()
+
+
+def pg_binary_json(cursor: Any) -> None:
+    """Make `cursor`'s binary results decode json/jsonb as JSONField.from_db_value does
+    (json.loads of the text), minus json.loads' encoding sniffing of bytes: PostgreSQL sends
+    UTF-8. Measured at half of a results page's Python time before."""
+    from psycopg.types.json import set_json_loads
+
+    set_json_loads(_json_utf8_loads, cursor)
+
+
+def _json_utf8_loads(data: bytes) -> Any:
+    return _JSON_DECODER.decode(data.decode())
 
 
 def pg_ids(ids: Iterable[int]) -> str:
