@@ -56,6 +56,18 @@ def pg_binary_json(cursor: Any) -> None:
     set_json_loads(_json_utf8_loads, cursor)
 
 
+def pg_text_timestamps(cursor: Any) -> None:
+    """Read timestamptz text on `cursor` with psycopg's own loader (C, with psycopg-binary)
+    instead of the pure-Python one Django registers: the same aware datetimes in the
+    session's time zone, which Django sets to UTC. For cursors Django opens itself (a
+    server-side cursor), whose result format cannot be switched to binary."""
+    import psycopg
+    from psycopg.pq import Format
+
+    oid = psycopg.adapters.types["timestamptz"].oid
+    cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, Format.TEXT))
+
+
 def _json_utf8_loads(data: bytes) -> Any:
     return _JSON_DECODER.decode(data.decode())
 
