@@ -150,11 +150,6 @@ def _has_secret_marker(text: str) -> bool:
     return "ll_" in text or "whsec_" in text or "bearer" in text.lower()
 
 
-def _has_secret_marker(text: str) -> bool:
-    """Whether `clean_text`'s secret patterns could match `text` at all (a cheap test)."""
-    return "ll_" in text or "whsec_" in text or "bearer" in text.lower()
-
-
 def _lead_ids_text(lead_ids: Sequence[str]) -> str:
     # Each id is cleaned as if alone (`clean_lead_id`): masking the joined text would read
     # digits across two ids as one number. Ids without a secret's marker (all but a freak)

@@ -68,8 +68,8 @@ def pg_text_timestamps(cursor: Any) -> None:
     cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, Format.TEXT))
 
 
-def _json_utf8_loads(data: bytes) -> Any:
-    return _JSON_DECODER.decode(data.decode())
+def _json_utf8_loads(data: str | bytes) -> Any:
+    return _JSON_DECODER.decode(data if isinstance(data, str) else data.decode())
 
 
 def pg_ids(ids: Iterable[int]) -> str:
