@@ -130,12 +130,22 @@ class Database:
         conn = self.connect()
         try:
             if self.is_postgres:
+                # Sorted index builds after the load instead of ~11 index insertions per row:
+                # what makes a 10M-lead campaign (--scale 10) a matter of minutes. Same
+                # transaction, so a failed load leaves the table and its indexes as they were.
+                conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                # Django's foreign keys are deferred: checked now, row by row, instead of
+                # queued until commit, where they would forbid the index rebuild below.
+                conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                rebuild = _drop_secondary_indexes(conn, "leads_lead")
                 with (
                     conn.cursor() as cursor,
                     cursor.copy(f"COPY leads_lead ({names}) FROM STDIN") as copy,
                 ):
                     for row in rows:
                         copy.write_row(row)
+                for statement in rebuild:
+                    conn.execute(statement)
             else:
                 conn.execute("BEGIN IMMEDIATE")
                 marks = ", ".join(["?"] * len(columns))
@@ -198,6 +208,37 @@ class Database:
                         raise
                     time.sleep(2)
         # A SQLite file lives in the run's temporary directory, removed with it.
+
+
+def _drop_secondary_indexes(conn, table: str) -> list[str]:
+    """Drop `table`'s indexes but its primary key (unique constraints included); returns the
+    statements that build them again, exactly as they were defined (PostgreSQL only)."""
+    rows = conn.execute(
+        "SELECT (SELECT relname FROM pg_class WHERE oid = i.indexrelid), "
+        "pg_get_indexdef(i.indexrelid), c.conname, pg_get_constraintdef(c.oid) "
+        "FROM pg_index i LEFT JOIN pg_constraint c "
+        "ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid "
+        "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary",
+        (table,),
+    ).fetchall()
+    rebuild = []
+    for index, index_def, constraint, constraint_def in rows:
+        if constraint is not None:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.Identifier(table), sql.Identifier(constraint)
+                )
+            )
+            rebuild.append(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+                    sql.Identifier(table), sql.Identifier(constraint)
+                )
+                + sql.SQL(constraint_def)
+            )
+        else:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index)))
+            rebuild.append(sql.SQL(index_def))
+    return rebuild
 
 
 def _require_loopback(url: str) -> None:

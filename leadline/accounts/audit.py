@@ -27,7 +27,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
-from leadline.core.phones import mask_numbers_in_text
+from leadline.core.phones import mask_numbers_in_text, mask_numbers_in_texts
 
 from .models import ApiToken, AuditEntry, Business, User
 
@@ -137,16 +137,33 @@ def clean_details(value: Any, depth: int = 0) -> Any:
     return clean_text(str(value))
 
 
+_LEAD_ID_CHARS = 200
+
+
 def clean_lead_id(lead_id: str) -> str:
     """A lead id as the trail stores it (and as a filter must look for it)."""
-    return clean_text(str(lead_id), 200)
+    return clean_text(str(lead_id), _LEAD_ID_CHARS)
+
+
+def _has_secret_marker(text: str) -> bool:
+    """Whether one of `clean_text`'s secret patterns could match `text` (a cheap test)."""
+    return "ll_" in text or "whsec_" in text or "bearer" in text.lower()
 
 
 def _lead_ids_text(lead_ids: Sequence[str]) -> str:
-    # Each id is cleaned alone: masking the joined text would read digits across two ids as
-    # one number.
-    kept = [clean_lead_id(lead_id) for lead_id in lead_ids[:LEAD_IDS_KEPT]]
-    return "\n" + "\n".join(kept) + "\n" if kept else ""
+    # Each id is cleaned as if alone (`clean_lead_id`): masking the joined text would read
+    # digits across two ids as one number. Ids without a secret's marker (all but a freak)
+    # have their numbers masked in one batch: `mask_numbers_in_texts`, the same result in two
+    # regex passes instead of two per id.
+    ids = [str(lead_id) for lead_id in lead_ids[:LEAD_IDS_KEPT]]
+    if not ids:
+        return ""
+    masked = iter(mask_numbers_in_texts([text for text in ids if not _has_secret_marker(text)]))
+    kept = [
+        clean_lead_id(text) if _has_secret_marker(text) else next(masked)[:_LEAD_ID_CHARS]
+        for text in ids
+    ]
+    return "\n" + "\n".join(kept) + "\n"
 
 
 # --- recording ------------------------------------------------------------------------------
@@ -182,7 +199,13 @@ def audit_record(
             lead_count=len(lead_ids) if lead_count is None else lead_count,
             details=clean_details(dict(details or {})),
         )
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            # The savepoint keeps a failure here from aborting the caller's transaction.
+            with transaction.atomic():
+                entry.save(force_insert=True)
+        else:
+            # Autocommit: the one INSERT is its own transaction (BEGIN and COMMIT around it
+            # were two more round trips on every API write).
             entry.save(force_insert=True)
         return entry
     except Exception:

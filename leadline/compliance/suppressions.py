@@ -3,10 +3,11 @@
 import math
 from dataclasses import dataclass
 
-from django.db.models import F, Q
+from django.db.models import F
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
+from leadline.core.db import values_in
 from leadline.core.errors import NotFound
 
 from .models import Suppression
@@ -15,6 +16,7 @@ from .models import Suppression
 BUSINESS = "business"
 # Hashes per IN list: bounded for SQLite's variable limit and PostgreSQL's plan size.
 _IN_CHUNK = 500
+_TABLE = Suppression._meta.db_table
 
 
 def suppressed_in(*, campaign: Campaign, number_hash: str) -> list[str]:
@@ -74,20 +76,18 @@ def suppressions_of_number(*, business: Business, number_hash: str) -> list[Supp
 
 
 def suppressed_hashes(*, campaign: Campaign, number_hashes: set[str]) -> set[str]:
-    """The hashes among `number_hashes` listed business-wide or for `campaign`."""
-    found: set[str] = set()
-    hashes = sorted(number_hashes)
-    # Bounded IN lists (SQLite's variable limit): one query per 10,000-lead request at most
-    # needs a few; the usual batch is one.
-    for start in range(0, len(hashes), _IN_CHUNK):
-        found.update(
-            Suppression.objects.filter(
-                Q(campaign__isnull=True) | Q(campaign=campaign),
-                business_id=campaign.business_id,
-                number_hash__in=hashes[start : start + _IN_CHUNK],
-            ).values_list("number_hash", flat=True)
-        )
-    return found
+    """The hashes among `number_hashes` listed business-wide or for `campaign`.
+
+    One statement on PostgreSQL whatever the batch (the hashes travel as one array, not an
+    IN list of up to 10,000 quoted strings: two round trips and ~70 KB of SQL text per
+    1,000-lead create before); bounded IN lists on SQLite (`core.db.values_in`)."""
+    rows = values_in(
+        f"SELECT number_hash FROM {_TABLE} WHERE business_id = %s "  # noqa: S608
+        "AND (campaign_id IS NULL OR campaign_id = %s) AND number_hash {in_values}",
+        [campaign.business_id, campaign.pk],
+        sorted(number_hashes),
+    )
+    return {row[0] for row in rows}
 
 
 # The API (leads/suppressions_api.py): a check of many numbers at once, and a page-numbered

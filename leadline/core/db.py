@@ -11,6 +11,7 @@ per process from ORM querysets.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,34 @@ def pg_cursor() -> Iterator[Any]:
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor
+
+
+_JSON_DECODER = json.JSONDecoder()
+
+
+def pg_binary_json(cursor: Any) -> None:
+    """Make `cursor`'s binary results decode json/jsonb as JSONField.from_db_value does
+    (json.loads of the text), minus json.loads' encoding sniffing of bytes: PostgreSQL sends
+    UTF-8. Measured at half of a results page's Python time before."""
+    from psycopg.types.json import set_json_loads
+
+    set_json_loads(_json_utf8_loads, cursor)
+
+
+def pg_text_timestamps(cursor: Any) -> None:
+    """Read timestamptz text on `cursor` with psycopg's own loader (C, with psycopg-binary)
+    instead of the pure-Python one Django registers: the same aware datetimes in the
+    session's time zone, which Django sets to UTC. For cursors Django opens itself (a
+    server-side cursor), whose result format cannot be switched to binary."""
+    import psycopg
+    from psycopg.pq import Format
+
+    oid = psycopg.adapters.types["timestamptz"].oid
+    cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, Format.TEXT))
+
+
+def _json_utf8_loads(data: str | bytes) -> Any:
+    return _JSON_DECODER.decode(data if isinstance(data, str) else data.decode())
 
 
 def pg_ids(ids: Iterable[int]) -> str:

@@ -121,6 +121,8 @@ def mask_own_number(text: str, e164: str) -> str:
 
 def _run_masked(run: str) -> str:
     # Keeps the shape (a date still reads as one) and the last two digits, like mask_phone.
+    if run.isdigit():  # the usual run (an id's digits): the loop below, without the loop
+        return "X" * (len(run) - 2) + run[-2:]
     remaining = sum(char.isdigit() for char in run)
     out = []
     for char in run:
@@ -140,9 +142,36 @@ def mask_numbers_in_text(text: str, own: str | None = None) -> str:
     normalised; text without a number keeps its own spelling (joiners shape Indic names).
     """
     plain = normalize_text(text)
+    masked = _masked(plain, own)
+    return text if masked == plain else masked
+
+
+def _masked(plain: str, own: str | None = None) -> str:
+    """`mask_numbers_in_text`'s masking of already normalised text."""
     masked = plain
     if own:
         masked = _own_number_pattern(own).sub(mask_phone(own), masked)
     masked = _MOBILE_LIKE.sub(lambda m: mask_phone("+91" + re.sub(r"\D", "", m[0])[-10:]), masked)
-    masked = _DIGIT_RUN.sub(lambda m: _run_masked(m[0]), masked)
-    return text if masked == plain else masked
+    return _DIGIT_RUN.sub(lambda m: _run_masked(m[0]), masked)
+
+
+# Between texts masked together: four characters no number pattern above crosses (`_SEP` spans
+# at most three non-word characters, and NUL is neither a word character nor white space).
+_BATCH_SEPARATOR = "\x00" * 4
+
+
+def mask_numbers_in_texts(texts: list[str]) -> list[str]:
+    """`[mask_numbers_in_text(text) for text in texts]`, in two regex passes over all of them
+    instead of two per text (an audit entry cleans up to 1,000 lead ids: per text, that was
+    a third of a 1,000-lead create's CPU). No match can span the separator, so each text's
+    matches are exactly those it has alone."""
+    if len(texts) < 2 or any("\x00" in text for text in texts):
+        return [mask_numbers_in_text(text) for text in texts]
+    plain = normalize_text(_BATCH_SEPARATOR.join(texts)).split(_BATCH_SEPARATOR)
+    masked = _masked(_BATCH_SEPARATOR.join(plain)).split(_BATCH_SEPARATOR)
+    if len(plain) != len(texts) or len(masked) != len(texts):
+        return [mask_numbers_in_text(text) for text in texts]
+    return [
+        text if done == normal else done
+        for text, normal, done in zip(texts, plain, masked, strict=True)
+    ]

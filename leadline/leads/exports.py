@@ -27,6 +27,7 @@ chunked fetches on SQLite) and are written as they arrive, so a million-lead exp
 holds more than a chunk.
 """
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ from django.db import connection
 
 from leadline.campaigns.models import Campaign
 from leadline.core.csvfile import FORMULA_STARTS, LineWriter, safe_row
-from leadline.core.db import is_postgres
+from leadline.core.db import is_postgres, pg_text_timestamps
 
 from .results import FIXED_KEYS, RESULT_FIELDS, result_item
 from .selectors import ResultsQuery, _filtered
@@ -135,19 +136,43 @@ def export_row(item: dict[str, Any], layout: ExportLayout) -> list[str]:
     return cells
 
 
+_JSON_FIELDS = ("custom_fields", "lead_responses")
+
+
+def _result_rows(campaign: Campaign, query: ResultsQuery) -> Iterator[dict[str, Any]]:
+    """The exported leads' RESULT_FIELDS, as `.values(...).iterator()` gives them.
+
+    On PostgreSQL the same statement on the same server-side cursor, read without Django's
+    per-row converters: timestamps by psycopg's C loader, jsonb text by json.loads (as
+    JSONField.from_db_value does). Those converters were about 40% of an export's time.
+    """
+    order = ("processed_at", "id") if query.windowed else ("id",)
+    leads = _filtered(campaign, query).order_by(*order).values(*RESULT_FIELDS)
+    if not is_postgres():
+        yield from leads.iterator(chunk_size=chunk_size())
+        return
+    sql, params = leads.query.sql_with_params()
+    loads = json.loads
+    with connection.chunked_cursor() as cursor:
+        pg_text_timestamps(cursor.cursor)
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        json_at = [names.index(name) for name in _JSON_FIELDS]
+        while records := cursor.fetchmany(chunk_size()):
+            for record in records:
+                values = list(record)
+                for i in json_at:
+                    if values[i] is not None:
+                        values[i] = loads(values[i])
+                yield dict(zip(names, values, strict=True))
+
+
 def results_csv(*, campaign: Campaign, query: ResultsQuery, layout: ExportLayout) -> Iterator[str]:
     """The CSV text in pieces: the header, then batches of rows, read in chunks."""
     writer = LineWriter()
     yield writer.writerow(safe_row(layout.header))
-    order = ("processed_at", "id") if query.windowed else ("id",)
-    rows = (
-        _filtered(campaign, query)
-        .order_by(*order)
-        .values(*RESULT_FIELDS)
-        .iterator(chunk_size=chunk_size())
-    )
     batch: list[str] = []
-    for row in rows:
+    for row in _result_rows(campaign, query):
         batch.append(writer.writerow(export_row(result_item(row, campaign.public_id), layout)))
         if len(batch) >= _ROWS_PER_WRITE:
             yield "".join(batch)

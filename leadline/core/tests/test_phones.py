@@ -5,6 +5,7 @@ import pytest
 
 from leadline.core.phones import (
     mask_numbers_in_text,
+    mask_numbers_in_texts,
     mask_own_number,
     mask_phone,
     normalize_indian_phone,
@@ -141,3 +142,32 @@ def test_mask_own_number_touches_that_number_only():
     masked = mask_own_number(text, "+919876500001")
     assert masked == "Meera (+91 98XXX XXX01) on 2026-12-06, ref 7788990011"
     assert mask_own_number("no number here \u200b", "+919876500001") == "no number here \u200b"
+
+
+def test_masking_texts_together_gives_each_text_s_own_result():
+    # The batch joins the texts: no number may be read across two of them, and each keeps its
+    # own spelling unless it had a number (normalisation must not run twice either: a
+    # combining accent behind a dropped zero-width space stays uncomposed).
+    texts = [
+        "12345",
+        "67890",
+        "lead-0012345",
+        "+91",
+        "98765 43210",
+        "Z\u200b\u0301 7",
+        "\u0301",
+        "+ ",
+        "9876543210+",
+        "",
+        "\uff19\uff18\uff17\uff16\uff15\uff14\uff13\uff12\uff11\uff10",
+        "00",
+        "91 98765",
+        "43210",
+    ]
+    assert mask_numbers_in_texts(texts) == [mask_numbers_in_text(text) for text in texts]
+    assert mask_numbers_in_texts(texts)[:2] == ["12345", "67890"]
+    rng = random.Random(7)
+    alphabet = [*"0123456789-_ .+()/aZ", "\u0966", "\uff19", "\u200b", "\u00ad", "\u0301", "+91 "]
+    for _ in range(500):
+        texts = ["".join(rng.choices(alphabet, k=rng.randrange(12))) for _ in range(8)]
+        assert mask_numbers_in_texts(texts) == [mask_numbers_in_text(t) for t in texts], texts
