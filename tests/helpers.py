@@ -32,6 +32,23 @@ def bootstrap(env: dict[str, str], *, rate_limit: int = 100_000, name: str = "Li
     return orjson.loads(out)
 
 
+def calling_all_day(env: dict[str, str], campaign_id: str, **fields) -> None:
+    """The campaign calls every day at every hour (and takes `fields` too), through the ORM
+    in `leadline shell`: a browser test must not depend on the hour it runs, and the CLI's
+    HH:MM window would still close for the last minute of the day."""
+    extra = "".join(f", {name}={value!r}" for name, value in fields.items())
+    leadline(
+        env,
+        "shell",
+        "-c",
+        "from datetime import time\n"
+        "from leadline.campaigns.models import Campaign\n"
+        f"Campaign.objects.filter(public_id={campaign_id!r}).update(\n"
+        "    window_days=[0, 1, 2, 3, 4, 5, 6], window_start=time(0), window_end=time.max"
+        f"{extra})\n",
+    )
+
+
 def no_call_gap(env, business_name: str) -> None:
     """Businesses named LIKE `business_name` without the 2-hour call gap and at the widest
     caps: `leadline simulate --fast-forward` calls retries and callbacks at once."""

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import LiveServer, leadline
 from tests.browser import SCREENSHOTS, browser_or_skip, launch
-from tests.helpers import bootstrap, create_leads
+from tests.helpers import bootstrap, calling_all_day, create_leads
 
 pytestmark = pytest.mark.live
 
@@ -33,16 +33,7 @@ def console_site(live_db, tmp_path):
     }
     tenant = bootstrap(env, name="Console")
     campaign_id = tenant["campaign_id"]
-    leadline(
-        env,
-        "shell",
-        "-c",
-        "from datetime import time\n"
-        "from leadline.campaigns.models import Campaign\n"
-        f"Campaign.objects.filter(public_id={campaign_id!r}).update(\n"
-        "    window_days=[0, 1, 2, 3, 4, 5, 6], window_start=time(0), window_end=time.max,\n"
-        "    rep_visible_fields=['city', 'policy'])\n",
-    )
+    calling_all_day(env, campaign_id, rep_visible_fields=["city", "policy"])
     username, password = f"rep-{uuid.uuid4().hex[:8]}", "console-pw-1"
     leadline(
         env,

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import LiveServer, leadline
 from tests.browser import SCREENSHOTS, browser_or_skip, launch
-from tests.helpers import bootstrap, create_leads
+from tests.helpers import bootstrap, calling_all_day, create_leads
 
 pytestmark = pytest.mark.live
 
@@ -57,15 +57,7 @@ def floor_site(live_db, tmp_path):
     }
     tenant = bootstrap(env, name="Floor")
     campaign_id = tenant["campaign_id"]
-    leadline(
-        env,
-        "shell",
-        "-c",
-        "from datetime import time\n"
-        "from leadline.campaigns.models import Campaign\n"
-        f"Campaign.objects.filter(public_id={campaign_id!r}).update(\n"
-        "    window_days=[0, 1, 2, 3, 4, 5, 6], window_start=time(0), window_end=time.max)\n",
-    )
+    calling_all_day(env, campaign_id)
     leadline(
         env,
         "campaign",

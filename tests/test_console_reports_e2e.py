@@ -11,7 +11,7 @@ import pytest
 
 from conftest import LiveServer, leadline
 from tests.browser import SCREENSHOTS, browser_or_skip, launch
-from tests.helpers import bootstrap, create_leads
+from tests.helpers import bootstrap, calling_all_day, create_leads
 
 pytestmark = pytest.mark.live
 
@@ -27,15 +27,7 @@ def report_site(live_db, tmp_path):
     env = {**live_db, "LEADLINE_VAR_DIR": str(tmp_path / "var")}
     tenant = bootstrap(env, name="Reports")
     campaign_id = tenant["campaign_id"]
-    leadline(
-        env,
-        "shell",
-        "-c",
-        "from datetime import time\n"
-        "from leadline.campaigns.models import Campaign\n"
-        f"Campaign.objects.filter(public_id={campaign_id!r}).update(\n"
-        "    window_days=[0, 1, 2, 3, 4, 5, 6], window_start=time(0), window_end=time.max)\n",
-    )
+    calling_all_day(env, campaign_id)
     leadline(env, "campaign", "set", campaign_id, "--dial-mode", "progressive")
     boss, password = f"boss-{uuid.uuid4().hex[:8]}", "report-walk-pw-2026"
     leadline(
