@@ -77,7 +77,12 @@ def _move(
         # Personal callbacks wait for their rep only while the rep is on (reservations).
         reservations_follow_state(rep_id=row.rep_id, online=state != State.OFFLINE)
     open_interval = RepStateInterval.objects.filter(rep_id=row.rep_id, ended_at__isnull=True)
-    closing = list(open_interval.values("state", "pause_code", "campaign_id", "started_at"))
+    # The campaign's time zone comes in the same read: the report files the time by its days.
+    closing = list(
+        open_interval.values(
+            "state", "pause_code", "campaign_id", "started_at", "campaign__timezone"
+        )
+    )
     open_interval.update(ended_at=at)
     reports.report_interval_closed(rep_id=row.rep_id, closed=closing, ended_at=at)
     keep_campaign = campaign_id if campaign_id is not None else row.campaign_id
