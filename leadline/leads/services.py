@@ -83,23 +83,28 @@ class LeadProblems(BadRequest):
 
 
 # Adds the batch to the campaign's lead_count, which takes the campaign's row lock (see the
-# module docstring), and returns the campaign's last position in the same round trip: the
-# subquery runs after the update, so under the lock (a backward step on the (campaign,
-# position) index). One statement where the ORM's update and aggregate took two.
-_RESERVE_POSITIONS_SQL = (
-    f"UPDATE {Campaign._meta.db_table} SET lead_count = lead_count + %s WHERE id = %s "  # noqa: S608
-    f"RETURNING (SELECT MAX(position) FROM {Lead._meta.db_table} WHERE campaign_id = %s)"
+# module docstring); the campaign's last position is read by a second statement. It cannot
+# ride on the UPDATE's RETURNING: under READ COMMITTED a subquery there reads the UPDATE's
+# snapshot, taken before it waited for the lock, so it misses the positions of the batch
+# whose commit released the lock, and two concurrent creates got the same positions (the
+# unique constraint refused the second one, and the client saw a 409).
+_COUNT_LEADS_SQL = (
+    f"UPDATE {Campaign._meta.db_table} SET lead_count = lead_count + %s WHERE id = %s"  # noqa: S608
 )
+_LAST_POSITION_SQL = f"SELECT MAX(position) FROM {Lead._meta.db_table} WHERE campaign_id = %s"  # noqa: S608
 
 
 def _reserve_positions(campaign: Campaign, n: int) -> int:
     """Count `n` new leads in the campaign and return the position of the first of them."""
     with connection.cursor() as cursor:
-        cursor.execute(_RESERVE_POSITIONS_SQL, [n, campaign.pk, campaign.pk])
+        cursor.execute(_COUNT_LEADS_SQL, [n, campaign.pk])
+        if cursor.rowcount == 0:
+            # The campaign row is gone (deleted meanwhile): nothing may be inserted into it.
+            raise NotFound("Campaign not found.")
+        # A new statement, so a new snapshot: it sees every batch committed before the lock
+        # was granted (a backward step on the (campaign, position) index).
+        cursor.execute(_LAST_POSITION_SQL, [campaign.pk])
         row = cursor.fetchone()
-    if row is None:
-        # The campaign row is gone (deleted meanwhile): nothing may be inserted into it.
-        raise NotFound("Campaign not found.")
     return (row[0] or 0) + 1
 
 
