@@ -2,8 +2,9 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
+from leadline.core.db import precompiled_first
 from leadline.core.errors import NotFound
 
 from .models import ApiToken, Business
@@ -14,10 +15,16 @@ def api_token_authenticate(*, secret: str) -> ApiToken | None:
     """The live token with this secret and its active business, or None."""
     if not secret or len(secret) > 200:
         return None
-    return (
-        ApiToken.objects.select_related("business")
-        .filter(token_hash=hash_token(secret), revoked_at__isnull=True, business__is_active=True)
-        .first()
+    # Every API request runs this: compiled once per process (token hashes are unique).
+    token: ApiToken | None = precompiled_first(
+        "api token", _live_token_query, token_hash=hash_token(secret)
+    )
+    return token
+
+
+def _live_token_query(*, token_hash: str) -> QuerySet[ApiToken]:
+    return ApiToken.objects.select_related("business").filter(
+        token_hash=token_hash, revoked_at__isnull=True, business__is_active=True
     )
 
 

@@ -100,19 +100,24 @@ _WALK_PAGE_SQL = (
 )
 
 
-def _tombstones_up_to(campaign: Campaign, tombstones: QuerySet[Lead], position: int) -> int:
+def _tombstones(campaign: Campaign) -> QuerySet[Lead]:
+    return Lead.objects.filter(campaign=campaign, erased_at__isnull=False)
+
+
+def _tombstones_up_to(campaign: Campaign, position: int) -> int:
     if not is_postgres():
-        return tombstones.filter(position__lte=position).count()
+        return _tombstones(campaign).filter(position__lte=position).count()
     with pg_cursor() as cursor:
         cursor.execute(_TOMBSTONES_UP_TO_SQL, (campaign.pk, position))
         row = cursor.fetchone()
     return int(row[0])
 
 
-def _walk_rows(campaign: Campaign, leads: QuerySet[Lead], first: int, size: int) -> list[Any]:
+def _walk_rows(campaign: Campaign, first: int, size: int) -> list[Any]:
     """The page of the walk from position `first`: RESULT_FIELDS rows, as `.values()` gives
     them (JSON decoded as JSONField decodes it, datetimes aware in UTC)."""
     if not is_postgres():
+        leads = Lead.objects.filter(campaign=campaign, erased_at__isnull=True)
         return list(
             leads.filter(position__gte=first).order_by("position").values(*RESULT_FIELDS)[:size]
         )
@@ -136,15 +141,15 @@ def _live_position(campaign: Campaign, k: int) -> int:
     at position e, e - i live leads precede it, and it precedes the k-th live lead exactly
     when e - i < k.
     """
-    tombstones = Lead.objects.filter(campaign=campaign, erased_at__isnull=False)
     position = k
     for _ in range(_POSITION_ROUNDS):
-        found = k + _tombstones_up_to(campaign, tombstones, position)
+        found = k + _tombstones_up_to(campaign, position)
         if found == position:
             return position
         position = found
     live_before = F("position") - Window(RowNumber(), order_by=F("position").asc())
-    return k + tombstones.annotate(live_before=live_before).filter(live_before__lt=k).count()
+    tombstones = _tombstones(campaign).annotate(live_before=live_before)
+    return k + tombstones.filter(live_before__lt=k).count()
 
 
 def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage:
@@ -154,15 +159,18 @@ def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage
     processing time then id. New leads and newly processed leads only ever append, so a walk
     never sees a lead twice.
     """
-    leads = _filtered(campaign, query)
     if query.lead_id is not None:
         # lead_id is unique in a campaign: the page itself is the count.
-        rows = list(leads.values(*RESULT_FIELDS)[:1]) if query.page == 1 else []
+        rows = (
+            list(_filtered(campaign, query).values(*RESULT_FIELDS)[:1]) if query.page == 1 else []
+        )
         if query.page > 1:
             raise PageOutOfRange
         items = [result_item(row, campaign.public_id) for row in rows]
         return ResultsPage(count=len(items), items=items, has_next=False, has_previous=False)
-    if not query.windowed:
+    # The whole walk builds no queryset on PostgreSQL (see _WALK_PAGE_SQL): only a window does.
+    leads = _filtered(campaign, query) if query.windowed else None
+    if leads is None:
         count = campaign.lead_count  # kept by the lead services; avoids COUNT(*) on 1M rows
     else:
         count = leads.count()
@@ -170,7 +178,7 @@ def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage
     if query.page > last_page:
         raise PageOutOfRange
     offset = (query.page - 1) * query.page_size
-    if query.windowed:
+    if leads is not None:
         order = ("processed_at", "id")
         # Page the ids first (an index-only scan), then fetch only the rows of this page.
         page_ids = leads.order_by(*order).values("id")[offset : offset + query.page_size]
@@ -179,7 +187,7 @@ def lead_results_page(*, campaign: Campaign, query: ResultsQuery) -> ResultsPage
         # The whole walk: positions follow ids, so a range seek from the page's first lead
         # reads the same rows as OFFSET would, at the same cost on any page.
         first = _live_position(campaign, offset + 1)
-        rows = _walk_rows(campaign, leads, first, query.page_size)
+        rows = _walk_rows(campaign, first, query.page_size)
     items = [result_item(row, campaign.public_id) for row in rows]
     return ResultsPage(
         count=count,

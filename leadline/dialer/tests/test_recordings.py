@@ -62,3 +62,19 @@ def test_url_is_stable_then_renewed_and_always_valid_for_half_the_ttl(settings):
     assert expires - (start + ttl) >= ttl / 2
     assert recordings.recording_url(None, anchor=anchor) is None
     assert anchor + timedelta(seconds=ttl) > anchor
+
+
+def test_the_signature_is_djangos_signer_signature_under_each_key(settings):
+    """`_signature` derives the HMAC key once per secret; it must sign exactly as Signer does,
+    and follow a change of SECRET_KEY (the old key stays a fallback for verifying)."""
+    for secret in ["first-secret-" + "x" * 40, "second-secret-ü-" + "y" * 40]:
+        settings.SECRET_KEY = secret
+        for value in ["3f2a7b2e-0000-4000-8000-000000000001:1700000000", "a:1", ""]:
+            reference, _, expires = value.partition(":")
+            mine = recordings._signature(reference, int(expires or 0))
+            assert mine == recordings._signer().signature(f"{reference}:{int(expires or 0)}")
+        url = recordings.recording_url("3f2a7b2e-0000-4000-8000-000000000001", anchor=None)
+        query = dict(part.split("=", 1) for part in urlsplit(url).query.split("&"))
+        assert recordings.recording_url_valid(
+            "3f2a7b2e-0000-4000-8000-000000000001", query["expires"], query["signature"]
+        )
