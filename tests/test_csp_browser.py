@@ -72,6 +72,10 @@ def _sign_in(page, url, username):
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
+    # The console boosts its forms (htmx): the sign-in is an XHR, which networkidle does not
+    # wait for, so a goto right after could beat the session cookie (and land on the login
+    # page). "Sign out" shows once the signed-in page is in.
+    page.wait_for_selector("button:has-text('Sign out')")
     page.wait_for_load_state("networkidle")
 
 
