@@ -1,17 +1,34 @@
 """Campaign rules applied by the dialer: the calling window and the script's answers."""
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .models import Campaign, ScriptQuestion
 
 ANSWER_TEXT_MAX = 2000
 
 
+@lru_cache(maxsize=64)
+def zone_named(name: str) -> ZoneInfo:
+    """The time zone called `name`, or UTC when this machine's tz database lacks it (a
+    campaign saved under a zone a later tzdata dropped must still load). Cached: the dialer
+    and the reports ask for the same few zones on every call and state change."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def campaign_zone(campaign: Campaign) -> ZoneInfo:
+    """The zone of the campaign's calling window and of its days in counts and reports."""
+    return zone_named(campaign.timezone)
+
+
 def window_open(campaign: Campaign, at: datetime) -> bool:
     """Whether `at` falls in the campaign's calling window (its local days and hours)."""
-    local = at.astimezone(ZoneInfo(campaign.timezone))
+    local = at.astimezone(campaign_zone(campaign))
     return (
         local.weekday() in campaign.window_days
         and campaign.window_start <= local.time() < campaign.window_end
@@ -21,7 +38,7 @@ def window_open(campaign: Campaign, at: datetime) -> bool:
 def window_next_open(campaign: Campaign, at: datetime) -> datetime | None:
     """The first moment at or after `at` inside the campaign's calling window (`at` itself
     when it is open), or None when the window has no days at all."""
-    zone = ZoneInfo(campaign.timezone)
+    zone = campaign_zone(campaign)
     local_day = at.astimezone(zone).date()
     # A week and a day: every weekday is met, and today's window may already be over.
     for offset in range(8):

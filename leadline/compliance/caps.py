@@ -23,10 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
+from leadline.campaigns.rules import zone_named
 
 from .models import NumberCallCounter, NumberCallDay
 
@@ -46,11 +46,11 @@ class CallCounts:
 
 def business_day(business: Business, at: datetime) -> date:
     """The business's calendar day at `at`: the day the caps count in."""
-    return at.astimezone(ZoneInfo(business.timezone)).date()
+    return at.astimezone(zone_named(business.timezone)).date()
 
 
 def _day_start(business: Business, day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(business.timezone))
+    return datetime.combine(day, time(0, 0), tzinfo=zone_named(business.timezone))
 
 
 def _minutes_text(minutes: int) -> str:

@@ -8,10 +8,9 @@ decision not to call is explained the same way everywhere.
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from leadline.campaigns.models import Campaign
-from leadline.campaigns.rules import window_next_open, window_open
+from leadline.campaigns.rules import campaign_zone, window_next_open, window_open
 
 from . import suppressions
 from .caps import caps_rule
@@ -48,7 +47,7 @@ NO_CALLING_DAYS = "The campaign has no calling days."
 
 
 def _local_text(campaign: Campaign, at: datetime) -> str:
-    return at.astimezone(ZoneInfo(campaign.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    return at.astimezone(campaign_zone(campaign)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _in_window(campaign: Campaign, decision: Decision) -> Decision:

@@ -1,7 +1,6 @@
 """Console forms: rep-only login and the disposition form built from a campaign's script."""
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -9,7 +8,7 @@ from django.utils import timezone
 
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign, Outcome, ScriptQuestion
-from leadline.campaigns.rules import ANSWER_TEXT_MAX
+from leadline.campaigns.rules import ANSWER_TEXT_MAX, campaign_zone
 
 ANSWER_PREFIX = "answer_"
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -83,7 +82,7 @@ class DispositionForm(forms.Form):
     def __init__(self, *args, campaign: Campaign, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
-        self.tz = ZoneInfo(campaign.timezone)
+        self.tz = campaign_zone(campaign)
         self.questions = list(campaign.questions.all())
         outcomes: list[Outcome] = list(campaign.outcomes.all())
         field = self.fields["outcome"]

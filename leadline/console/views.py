@@ -8,7 +8,6 @@ get `selectors.lead_card`/`call_view` values, which carry only the masked form.
 
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from leadline.accounts.decorators import role_required
 from leadline.accounts.http import RepRequest
 from leadline.accounts.models import User
+from leadline.campaigns.rules import campaign_zone
 from leadline.core.errors import ApiError
 from leadline.dialer import floor, report_pages, selectors, services
 from leadline.dialer.models import CallAttempt, RepState
@@ -293,7 +293,7 @@ def _result_message(result: DispositionResult) -> tuple[int, str]:
             f"Saved “{outcome}”. This lead was no longer yours, so nothing else changes."
         )
     if result.state == "callback":
-        tz = ZoneInfo(result.lead.campaign.timezone)
+        tz = campaign_zone(result.lead.campaign)
         callback_at = result.attempt.callback_at
         assert callback_at is not None  # a callback outcome always books a time
         when = callback_at.astimezone(tz).strftime("%a %d %b, %H:%M")

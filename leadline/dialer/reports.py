@@ -34,9 +34,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -44,6 +43,7 @@ from django.db.models import F, Q, Sum
 
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign
+from leadline.campaigns.rules import zone_named
 from leadline.core.db import is_postgres
 from leadline.leads import hooks as lead_hooks
 from leadline.leads.models import Lead
@@ -56,16 +56,8 @@ FigureKey = tuple[int | None, int | None, date, str, str]
 MICROSECONDS = 1_000_000
 
 
-@lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def platform_zone() -> ZoneInfo:
-    return _zone(settings.TIME_ZONE)
+    return zone_named(settings.TIME_ZONE)
 
 
 def campaign_zone(campaign_id: int | None, zones: dict[int, str] | None = None) -> ZoneInfo:
@@ -73,9 +65,9 @@ def campaign_zone(campaign_id: int | None, zones: dict[int, str] | None = None) 
     if campaign_id is None:
         return platform_zone()
     if zones is not None and campaign_id in zones:
-        return _zone(zones[campaign_id])
+        return zone_named(zones[campaign_id])
     name = Campaign.objects.filter(pk=campaign_id).values_list("timezone", flat=True).first()
-    return _zone(name or settings.TIME_ZONE)
+    return zone_named(name or settings.TIME_ZONE)
 
 
 def day_of(at: datetime, zone: ZoneInfo) -> date:
@@ -195,7 +187,7 @@ def _talk(attempt: CallAttempt) -> int | None:
 def report_call_disposed(*, attempt: CallAttempt, lead: Lead, processed: bool) -> None:
     """The outcome of `attempt` is recorded (in the disposition's transaction, `attempt` and
     `lead` locked): its call, and the lead if this outcome processed it."""
-    zone = _zone(lead.campaign.timezone)
+    zone = zone_named(lead.campaign.timezone)
     deltas = DayDeltas()
     deltas.call(
         rep_id=attempt.rep_id,
@@ -288,7 +280,7 @@ class ConversionRecorder:
         if type != lead_hooks.LEAD_CONVERTED:
             return 0
         deltas = DayDeltas()
-        zone = _zone(campaign.timezone)
+        zone = zone_named(campaign.timezone)
         for lead, _ in items:
             # A repeat conversion keeps the first time and only updates the detail: the
             # first one is the one whose converted_at is this change's own time.

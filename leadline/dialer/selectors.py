@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from leadline.accounts.models import Business, User
 from leadline.campaigns.models import Campaign
-from leadline.campaigns.rules import window_open
+from leadline.campaigns.rules import window_open, zone_named
 from leadline.core.errors import NotFound
 from leadline.core.phones import mask_numbers_in_text, mask_phone
 from leadline.core.recordings import recording_url
@@ -262,7 +262,7 @@ def rep_timezone(*, rep: User) -> ZoneInfo:
         _rep_assigned_campaigns(rep).order_by("pk").values_list("timezone", flat=True).first()
         or DEFAULT_REP_TIMEZONE
     )
-    return ZoneInfo(name)
+    return zone_named(name)
 
 
 def rep_figures_today(*, rep: User, now: datetime | None = None) -> RepFigures:

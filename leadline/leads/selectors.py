@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
+from leadline.campaigns.rules import campaign_zone
 from leadline.core.db import is_postgres, pg_binary_json, pg_cursor, values_in
 from leadline.core.errors import NotFound
 from leadline.core.phones import mask_phone
@@ -266,7 +267,7 @@ def _days(campaign: Campaign, days: int, now: datetime) -> tuple[ZoneInfo, date,
     """The campaign's zone, the first of the last `days` local days (today included), and
     the quarter-hours those days span (local midnights, so a day stays the campaign's day
     across a DST change)."""
-    zone = ZoneInfo(campaign.timezone)
+    zone = campaign_zone(campaign)
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
     start = datetime.combine(first, time.min, tzinfo=zone)

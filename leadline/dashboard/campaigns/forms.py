@@ -1,12 +1,12 @@
 """Forms of the campaign pages: the leads table's filters and the lead actions."""
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.http import QueryDict
 
 from leadline.campaigns.models import Campaign
+from leadline.campaigns.rules import campaign_zone
 from leadline.leads.selectors import LEAD_FILTERS, LeadFilters
 
 # The pk converter's bound: a cursor beyond a 64-bit column would be a database error.
@@ -74,7 +74,7 @@ class LeadFilterForm(forms.Form):
     def filters(self) -> LeadFilters:
         """The selector's filters: dates become local midnights in the campaign's zone."""
         data = self.cleaned_data
-        zone = ZoneInfo(self.campaign.timezone)
+        zone = campaign_zone(self.campaign)
 
         def midnight(day) -> datetime:
             return datetime.combine(day, time.min, tzinfo=zone)

@@ -8,7 +8,6 @@ or bad parameters are form errors with a 4xx status, never a 500.
 """
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
@@ -27,6 +26,7 @@ from leadline.accounts import audit, ratelimit
 from leadline.accounts.http import BusinessRequest
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign
+from leadline.campaigns.rules import campaign_zone
 from leadline.campaigns.selectors import campaign_get_for_business
 from leadline.core.errors import ApiError
 from leadline.core.htmx import is_htmx
@@ -60,13 +60,6 @@ def _import(request: BusinessRequest, campaign: Campaign, import_id: int) -> Lea
     )
 
 
-def _zone(campaign: Campaign):
-    try:
-        return ZoneInfo(campaign.timezone)
-    except (ValueError, LookupError):  # ZoneInfoNotFoundError is a KeyError
-        return ZoneInfo("UTC")
-
-
 def _upload_page(
     request: BusinessRequest,
     campaign: Campaign,
@@ -86,7 +79,7 @@ def _upload_page(
         "retention_hours": settings.LEADLINE_IMPORT_RETENTION_SECONDS // 3600,
         "zone": campaign.timezone,
     }
-    with timezone.override(_zone(campaign)):  # times shown in the campaign's zone
+    with timezone.override(campaign_zone(campaign)):  # times shown in the campaign's zone
         return render(request, "dashboard/transfers/upload.html", context, status=status)
 
 
@@ -208,7 +201,7 @@ def lead_import(request: BusinessRequest, campaign_id: str, import_id: int) -> H
     }
     # The status card alone for htmx's polls; times shown in the campaign's zone.
     template = "_import_status.html" if is_htmx(request) else "import.html"
-    with timezone.override(_zone(campaign)):
+    with timezone.override(campaign_zone(campaign)):
         return render(request, f"dashboard/transfers/{template}", context)
 
 
@@ -295,7 +288,7 @@ def _export_allowed(
 def results_export(request: BusinessRequest, campaign_id: str):
     """The campaign's results as the API's GET items, streamed as CSV."""
     campaign = _campaign(request, campaign_id)
-    zone = _zone(campaign)
+    zone = campaign_zone(campaign)
     form = ExportForm(request.GET or None)
     with timezone.override(zone):  # the form's times are the campaign's local times
         valid = form.is_valid() if form.is_bound else True

@@ -3,10 +3,9 @@
 import random
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from leadline.campaigns.models import Campaign, Outcome, ScriptQuestion
-from leadline.campaigns.rules import window_open
+from leadline.campaigns.rules import campaign_zone, window_open
 
 from ..models import CallAttempt
 
@@ -100,7 +99,7 @@ def answers_generate(
 
 def callback_time(campaign: Campaign, now: datetime, rng: random.Random) -> datetime:
     """A future moment inside the calling window, today or within the next few days."""
-    zone = ZoneInfo(campaign.timezone)
+    zone = campaign_zone(campaign)
     local_now = now.astimezone(zone)
     start = campaign.window_start.hour * 60 + campaign.window_start.minute
     end = campaign.window_end.hour * 60 + campaign.window_end.minute

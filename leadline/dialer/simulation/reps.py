@@ -3,12 +3,12 @@
 import logging
 import random
 import time
-from zoneinfo import ZoneInfo
 
 from django.db import connections, transaction
 
 from leadline.accounts.models import User
 from leadline.campaigns.models import Campaign, Outcome
+from leadline.campaigns.rules import campaign_zone
 from leadline.core.errors import ApiError, Conflict
 from leadline.leads.models import Lead
 
@@ -92,7 +92,7 @@ def _work_lead(run: RunState, rep: User, lead: Lead, speed: float) -> None:
     rng = random.Random(f"{run.seed}:{lead.lead_id}:{attempt_number}")
     outcome = outcome_choose(outcomes, attempt.telephony_status, rng)
     now = clock()
-    today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    today = now.astimezone(campaign_zone(campaign)).date()
     callback_at = (
         callback_time(campaign, now, rng) if outcome.effect == Outcome.Effect.CALLBACK else None
     )
