@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from leadline.accounts import audit
 from leadline.accounts.models import User
+from leadline.core.converters import RowIdConverter
 from leadline.core.errors import BadRequest, Conflict, NotFound
 from leadline.leads.models import Lead
 
@@ -89,10 +90,9 @@ def callback_reassign(
     now = now or timezone.now()
     to_rep_id: int | None = None
     if to != ANYONE:
-        # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
-        if not (to.isascii() and to.isdigit()) or len(to) > 18:
+        to_rep_id = RowIdConverter.parse(to)
+        if to_rep_id is None:
             raise BadRequest("Pick a rep of the campaign, or anyone.", extra={"field": "rep"})
-        to_rep_id = int(to)
     with transaction.atomic():
         lead = (
             Lead.objects.select_for_update(of=("self",))
