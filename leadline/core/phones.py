@@ -50,6 +50,19 @@ def _fast_national(text: str) -> str | None:
 
 def normalize_indian_phone(value: object) -> str | None:
     """`value` as `+91XXXXXXXXXX` if it is a valid Indian number, else None."""
+    if (
+        type(value) is str
+        and len(value) == 10
+        and value.isascii()
+        and value.isdigit()
+        and value[0] in "6789"
+    ):
+        # The commonest spelling (ten bare digits), which the path below would take to the
+        # same prefix lookup after a strip, a translate and four prefix tests.
+        valid = _prefix_valid.get(value[:5])
+        if valid is None:
+            valid = _prefix_valid[value[:5]] = _valid_national(value)
+        return "+91" + value if valid else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

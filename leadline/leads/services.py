@@ -25,7 +25,7 @@ from leadline.accounts import audit
 from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
 from leadline.compliance.decisions import NOT_CALLED_DNC
-from leadline.compliance.hashing import number_hash
+from leadline.compliance.hashing import number_hashes
 from leadline.compliance.models import Suppression
 from leadline.compliance.services import SuppressionItem, suppressions_add
 from leadline.compliance.suppressions import suppressed_hashes
@@ -108,15 +108,65 @@ def _reserve_positions(campaign: Campaign, n: int) -> int:
     return (row[0] or 0) + 1
 
 
+# COPY's text format: a value's backslashes, and the tabs, newlines and carriage returns that
+# would end its field or row, are written as backslash escapes.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(campaign_pk: int, leads: list[CleanLead], first_position: int, now: datetime) -> str:
+    """The batch's rows (`_INSERT_COLUMNS`) as one COPY text-format buffer.
+
+    Built by hand rather than by psycopg's `write_row`, which dumps every value of every row
+    through its adapters (~7 µs a lead, a fifth of a create's Python); only the lead_id, the
+    name and the custom fields' JSON come from the client, the rest is the same per batch."""
+    stamp = now.isoformat()
+    head = f"{campaign_pk}\t"
+    tail = (
+        f"\t{Lead.Status.QUEUED.value}\t{stamp}\t{stamp}\t{{}}\t"
+        # due at once, behind callbacks and retries
+        f"{Lead.QueueClass.NEW.value}\t0\t{stamp}\t0\t"
+    )
+    text = "".join(
+        [
+            f"{head}{lead.lead_id}\t{lead.phone_number}\t{lead.contact_name}\t"
+            f"{lead.custom_json}{tail}{position}\n"
+            for position, lead in enumerate(leads, first_position)
+        ]
+    )
+    # No client value held a character COPY must escape (the usual batch) exactly when the
+    # buffer holds no backslash or CR and only the delimiters' own tabs and newlines.
+    if (
+        "\\" not in text
+        and "\r" not in text
+        and text.count("\t") == (len(_INSERT_COLUMNS) - 1) * len(leads)
+        and text.count("\n") == len(leads)
+    ):
+        return text
+    return "".join(
+        [
+            f"{head}{lead.lead_id.translate(_COPY_ESCAPES)}\t{lead.phone_number}\t"
+            f"{lead.contact_name.translate(_COPY_ESCAPES)}\t"
+            f"{lead.custom_json.translate(_COPY_ESCAPES)}{tail}{position}\n"
+            for position, lead in enumerate(leads, first_position)
+        ]
+    )
+
+
 def _insert_rows(campaign: Campaign, leads: list[CleanLead], first_position: int) -> None:
     now = timezone.now()
     table = Lead._meta.db_table
     columns = ", ".join(_INSERT_COLUMNS)
-    postgres = is_postgres()
-    stamp = now if postgres else db_datetime(now)
+    if is_postgres():
+        # COPY is ~3x a multi-row INSERT here; it runs on Django's connection, so inside
+        # the service's transaction.
+        text = _copy_text(campaign.pk, leads, first_position, now)
+        with pg_cursor() as cursor, cursor.copy(COPY_LEADS.format(table, columns)) as copy:
+            copy.write(text)
+        return
+    stamp = db_datetime(now)
     status = Lead.Status.QUEUED.value
     new = Lead.QueueClass.NEW.value  # due at once, behind callbacks and retries
-    rows = (
+    rows = [
         (
             campaign.pk,
             lead.lead_id,
@@ -134,17 +184,10 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead], first_position: int
             first_position + i,
         )
         for i, lead in enumerate(leads)
-    )
-    if postgres:
-        # COPY is ~3x a multi-row INSERT here; it runs on Django's connection, so inside
-        # the service's transaction.
-        with pg_cursor() as cursor, cursor.copy(COPY_LEADS.format(table, columns)) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
+    ]
     marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))  # noqa: S608
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
 
 
 # Lead ids per IN list when finding the new leads to withdraw.
@@ -165,11 +208,13 @@ def _withdraw_suppressed(campaign: Campaign, leads: list[CleanLead]) -> None:
     transaction, which holds the campaign lock, so nobody else can see them yet (no claim, no
     disable, no erasure). A batch of listed numbers (a client re-sending its do-not-call
     leads) costs about what a plain create does, instead of a transaction per lead."""
-    hashes = {lead.phone_number: number_hash(lead.phone_number) for lead in leads}
-    listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes.values()))
+    hashes = number_hashes([lead.phone_number for lead in leads])
+    listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
     if not listed:
         return
-    lead_ids = [lead.lead_id for lead in leads if hashes[lead.phone_number] in listed]
+    lead_ids = [
+        lead.lead_id for lead, hashed in zip(leads, hashes, strict=True) if hashed in listed
+    ]
     now = timezone.now()
     processed = counts.Counted(
         status=Lead.Status.PROCESSED,
