@@ -2,23 +2,35 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
+from leadline.core.db import compiled_read
 from leadline.core.errors import NotFound
 
 from .models import ApiToken, Business
 from .tokens import hash_token
 
 
+def _live_token(token_hash: str) -> QuerySet[ApiToken]:
+    return (
+        ApiToken.objects.select_related("business")
+        .filter(token_hash=token_hash, revoked_at__isnull=True, business__is_active=True)
+        .order_by("pk")[:1]
+    )
+
+
 def api_token_authenticate(*, secret: str) -> ApiToken | None:
     """The live token with this secret and its active business, or None."""
     if not secret or len(secret) > 200:
         return None
-    return (
-        ApiToken.objects.select_related("business")
-        .filter(token_hash=hash_token(secret), revoked_at__isnull=True, business__is_active=True)
-        .first()
-    )
+    # Every API request asks this: compiled once per process (`core.db.compiled_read`).
+    read = compiled_read("live api token", _live_token, ["\x01token hash"])
+    found = read.fetch(hash_token(secret))
+    if not found:
+        return None
+    token, business = found[0]
+    token.business = business
+    return token
 
 
 TOKENS_SHOWN = 200
