@@ -28,8 +28,8 @@ def api_token_authenticate(*, secret: str) -> ApiToken | None:
     found = read.fetch(hash_token(secret))
     if not found:
         return None
-    token, business = found[0]
-    token.business = business
+    token: ApiToken = found[0][0]
+    token.business = found[0][1]
     return token
 
 
