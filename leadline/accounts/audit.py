@@ -158,10 +158,13 @@ def _lead_ids_text(lead_ids: Sequence[str]) -> str:
     ids = [str(lead_id) for lead_id in lead_ids[:LEAD_IDS_KEPT]]
     if not ids:
         return ""
-    masked = iter(mask_numbers_in_texts([text for text in ids if not _has_secret_marker(text)]))
+    secret = [_has_secret_marker(text) for text in ids]
+    masked = iter(
+        mask_numbers_in_texts([text for text, s in zip(ids, secret, strict=True) if not s])
+    )
     kept = [
-        clean_lead_id(text) if _has_secret_marker(text) else next(masked)[:_LEAD_ID_CHARS]
-        for text in ids
+        clean_lead_id(text) if s else next(masked)[:_LEAD_ID_CHARS]
+        for text, s in zip(ids, secret, strict=True)
     ]
     return "\n" + "\n".join(kept) + "\n"
 

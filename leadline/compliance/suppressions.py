@@ -3,11 +3,12 @@
 import math
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import F
 
 from leadline.accounts.models import Business
 from leadline.campaigns.models import Campaign
-from leadline.core.db import values_in
+from leadline.core.db import is_postgres, values_in
 from leadline.core.errors import NotFound
 
 from .models import Suppression
@@ -78,9 +79,21 @@ def suppressions_of_number(*, business: Business, number_hash: str) -> list[Supp
 def suppressed_hashes(*, campaign: Campaign, number_hashes: set[str]) -> set[str]:
     """The hashes among `number_hashes` listed business-wide or for `campaign`.
 
-    One statement on PostgreSQL whatever the batch (the hashes travel as one array, not an
-    IN list of up to 10,000 quoted strings: two round trips and ~70 KB of SQL text per
-    1,000-lead create before); bounded IN lists on SQLite (`core.db.values_in`)."""
+    One statement on PostgreSQL whatever the batch (the hashes travel as one comma-joined
+    text the server splits, not an IN list of up to 10,000 quoted strings: two round trips
+    and ~70 KB of SQL text per 1,000-lead create before); bounded IN lists on SQLite
+    (`core.db.values_in`)."""
+    if not number_hashes:
+        return set()
+    if is_postgres():
+        # One text parameter split by the server: Django's client-side binding quotes a
+        # 1,000-element array parameter element by element, ~3 ms of Python per create.
+        # Hashes are hex, so a comma never occurs inside one.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SUPPRESSED_PG, [campaign.business_id, campaign.pk, ",".join(number_hashes)]
+            )
+            return {row[0] for row in cursor.fetchall()}
     rows = values_in(
         f"SELECT number_hash FROM {_TABLE} WHERE business_id = %s "  # noqa: S608
         "AND (campaign_id IS NULL OR campaign_id = %s) AND number_hash {in_values}",
@@ -88,6 +101,13 @@ def suppressed_hashes(*, campaign: Campaign, number_hashes: set[str]) -> set[str
         sorted(number_hashes),
     )
     return {row[0] for row in rows}
+
+
+_SUPPRESSED_PG = (
+    f"SELECT number_hash FROM {_TABLE} WHERE business_id = %s "  # noqa: S608
+    "AND (campaign_id IS NULL OR campaign_id = %s) "
+    "AND number_hash = ANY(string_to_array(%s, ','))"
+)
 
 
 # The API (leads/suppressions_api.py): a check of many numbers at once, and a page-numbered

@@ -191,9 +191,14 @@ class _CompiledModelQuery:
             rows = cursor.fetchmany(1)
         if not rows:
             return None
-        if self.converters:
-            rows = list(self.compiler.apply_converters(rows, self.converters))
-        row = rows[0]
+        row = list(rows[0])
+        # The ORM's converters (SQLite's datetimes, JSON fields, ...), given this thread's
+        # connection as results_iter gives them its own.
+        for at, (functions, expression) in self.converters.items():
+            value = row[at]
+            for convert in functions:
+                value = convert(value, expression, connection)
+            row[at] = value
         model = self.compiler.klass_info["model"]
         obj = model.from_db(
             connection.alias, self.init_list, row[self.fields_start : self.fields_end]

@@ -9,7 +9,8 @@ values marked dead.
 Logs: with LEADLINE_LOG_FORMAT=json, gunicorn's own lines (errors, the access log) are JSON
 objects too, like Django's.
 
-Imports neither Django nor the app: it runs in gunicorn's master.
+Imports neither Django nor the app: it runs in gunicorn's master (only `post_worker_init`,
+which runs in a worker once it has loaded the app, imports Django, inside the hook).
 """
 
 import os
@@ -34,6 +35,24 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """In each worker, once the app is loaded: the URLconf too (Django loads it lazily on the
+    first request, which imports every view module and builds the API), then everything alive
+    moved out of the garbage collector's sight (`gc.freeze`).
+
+    Those ~130k objects live as long as the worker, yet every full collection walked them
+    all again: a 1,000-lead create allocates enough to trigger one about every 30 requests,
+    ~1.5 ms a request on average (measured in-process; with the freeze, ~0.01 ms). The
+    young generations, where a request's own garbage goes, are collected as before."""
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018  # loads the URLconf and every view module
+    gc.collect()
+    gc.freeze()
 
 
 def on_exit(server) -> None:

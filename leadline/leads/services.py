@@ -25,7 +25,7 @@ from leadline.accounts import audit
 from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
 from leadline.compliance.decisions import NOT_CALLED_DNC
-from leadline.compliance.hashing import number_hash
+from leadline.compliance.hashing import number_hashes
 from leadline.compliance.models import Suppression
 from leadline.compliance.services import SuppressionItem, suppressions_add
 from leadline.compliance.suppressions import suppressed_hashes
@@ -108,15 +108,74 @@ def _reserve_positions(campaign: Campaign, n: int) -> int:
     return (row[0] or 0) + 1
 
 
-def _insert_rows(campaign: Campaign, leads: list[CleanLead], first_position: int) -> None:
+# COPY's text format: a value's backslashes, and the tabs, newlines and carriage returns that
+# would end its field or row, are written as backslash escapes.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_starts(campaign_pk: int, leads: list[CleanLead]) -> list[str]:
+    """Each lead's row for COPY's text format up to its created_at: the columns that do not
+    depend on the campaign lock (`_copy_text` adds the rest once it holds it).
+
+    Written by hand rather than by psycopg's `write_row`, which dumps every value of every row
+    through its adapters (~7 µs a lead, a fifth of a create's Python then); only the lead_id,
+    the name and the custom fields' JSON come from the client."""
+    starts = [
+        f"{campaign_pk}\t{lead.lead_id}\t{lead.phone_number}\t{lead.contact_name}\t"
+        f"{lead.custom_json}\t{_QUEUED}\t"
+        for lead in leads
+    ]
+    # No client value held a character COPY must escape (the usual batch) exactly when the
+    # text holds no backslash, CR or newline and only the delimiters' own tabs.
+    joined = "".join(starts)
+    if (
+        "\\" not in joined
+        and "\r" not in joined
+        and "\n" not in joined
+        and joined.count("\t") == _COLUMNS_BEFORE_STAMP * len(leads)
+    ):
+        return starts
+    return [
+        f"{campaign_pk}\t{lead.lead_id.translate(_COPY_ESCAPES)}\t{lead.phone_number}\t"
+        f"{lead.contact_name.translate(_COPY_ESCAPES)}\t"
+        f"{lead.custom_json.translate(_COPY_ESCAPES)}\t{_QUEUED}\t"
+        for lead in leads
+    ]
+
+
+_QUEUED = Lead.Status.QUEUED.value
+_COLUMNS_BEFORE_STAMP = _INSERT_COLUMNS.index("created_at")
+
+
+def _copy_text(starts: list[str], first_position: int, now: datetime) -> str:
+    """The batch's rows (`_INSERT_COLUMNS`) as one COPY text buffer: `_copy_starts`, then the
+    times, the queue fields and the positions (known only under the campaign lock)."""
+    stamp = now.isoformat()
+    # due at once, behind callbacks and retries
+    rest = f"{stamp}\t{stamp}\t{{}}\t{Lead.QueueClass.NEW.value}\t0\t{stamp}\t0\t"
+    return "".join(
+        [f"{start}{rest}{position}\n" for position, start in enumerate(starts, first_position)]
+    )
+
+
+def _insert_rows(
+    campaign: Campaign, leads: list[CleanLead], first_position: int, starts: list[str] | None
+) -> None:
+    """Insert the batch; `starts`: its `_copy_starts` on PostgreSQL (built before the lock)."""
     now = timezone.now()
     table = Lead._meta.db_table
     columns = ", ".join(_INSERT_COLUMNS)
-    postgres = is_postgres()
-    stamp = now if postgres else db_datetime(now)
+    if starts is not None:
+        # COPY is ~3x a multi-row INSERT here; it runs on Django's connection, so inside
+        # the service's transaction.
+        text = _copy_text(starts, first_position, now)
+        with pg_cursor() as cursor, cursor.copy(COPY_LEADS.format(table, columns)) as copy:
+            copy.write(text)
+        return
+    stamp = db_datetime(now)
     status = Lead.Status.QUEUED.value
     new = Lead.QueueClass.NEW.value  # due at once, behind callbacks and retries
-    rows = (
+    rows = [
         (
             campaign.pk,
             lead.lead_id,
@@ -134,24 +193,17 @@ def _insert_rows(campaign: Campaign, leads: list[CleanLead], first_position: int
             first_position + i,
         )
         for i, lead in enumerate(leads)
-    )
-    if postgres:
-        # COPY is ~3x a multi-row INSERT here; it runs on Django's connection, so inside
-        # the service's transaction.
-        with pg_cursor() as cursor, cursor.copy(COPY_LEADS.format(table, columns)) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
+    ]
     marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))  # noqa: S608
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
 
 
 # Lead ids per IN list when finding the new leads to withdraw.
 _WITHDRAW_CHUNK = 500
 
 
-def _withdraw_suppressed(campaign: Campaign, leads: list[CleanLead]) -> None:
+def _withdraw_suppressed(campaign: Campaign, leads: list[CleanLead], hashes: list[str]) -> None:
     """Process at once, without a call, the new leads whose numbers are on the business's or
     the campaign's do-not-call list (`lead_outcome` "Not Called : Do Not Call", the
     `lead.processed` webhook as for any processed lead).
@@ -165,11 +217,12 @@ def _withdraw_suppressed(campaign: Campaign, leads: list[CleanLead]) -> None:
     transaction, which holds the campaign lock, so nobody else can see them yet (no claim, no
     disable, no erasure). A batch of listed numbers (a client re-sending its do-not-call
     leads) costs about what a plain create does, instead of a transaction per lead."""
-    hashes = {lead.phone_number: number_hash(lead.phone_number) for lead in leads}
-    listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes.values()))
+    listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
     if not listed:
         return
-    lead_ids = [lead.lead_id for lead in leads if hashes[lead.phone_number] in listed]
+    lead_ids = [
+        lead.lead_id for lead, hashed in zip(leads, hashes, strict=True) if hashed in listed
+    ]
     now = timezone.now()
     processed = counts.Counted(
         status=Lead.Status.PROCESSED,
@@ -204,20 +257,25 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
     """Create all `leads` in `campaign`, or none: 400 if any lead_id already exists there.
     Leads whose numbers are on a do-not-call list are created already processed."""
     lead_ids = [lead.lead_id for lead in leads]
+    # The per-lead Python that does not need the campaign lock runs before taking it: the
+    # lock serialises the campaign's creates, so whatever runs under it is paid by all of them
+    # in turn. `hashes[i]` is the keyed hash of `leads[i]`'s number.
+    hashes = number_hashes([lead.phone_number for lead in leads])
+    starts = _copy_starts(campaign.pk, leads) if is_postgres() else None
     for _ in range(2):
         try:
             with transaction.atomic():
                 # Takes the campaign row lock first: see the module docstring.
                 first_position = _reserve_positions(campaign, len(leads))
                 # The unique constraint is the duplicate check: the happy path pays no probe.
-                _insert_rows(campaign, leads, first_position)
+                _insert_rows(campaign, leads, first_position, starts)
                 counts.counts_add(
                     campaign_id=campaign.pk,
                     kind=counts.Kind.STATUS,
                     key=Lead.Status.QUEUED,
                     n=len(leads),
                 )
-                _withdraw_suppressed(campaign, leads)
+                _withdraw_suppressed(campaign, leads, hashes)
             metrics.LEADS_CREATED.inc(len(leads))
             return lead_ids
         except IntegrityError:

@@ -141,6 +141,48 @@ def clean_new_lead(item: Any) -> CleanLead:
     return CleanLead(lead_id, phone, name, custom, encoded)
 
 
+def _clean_usual_lead(
+    item: dict[str, Any], custom_limit: int, good_keys: set[str]
+) -> CleanLead | None:
+    """`clean_new_lead(item)` for the usual item (string id, phone and name that pass, custom
+    fields within bounds), or None for anything else, which `clean_new_lead` then answers.
+
+    The same checks with the per-field calls, the generic type tests and the per-lead settings
+    read taken out (~4 µs a lead of a 1,000-lead create). `good_keys`: custom field names of
+    this request already found valid (a batch repeats the same few). The test module compares
+    its answers with `clean_new_lead`'s over a corpus of odd items."""
+    lead_id = item.get("lead_id")
+    phone = item.get("phone_number")
+    name = item.get("contact_name")
+    if type(lead_id) is not str or type(phone) is not str or type(name) is not str:
+        return None
+    # Printable text has no C0 control or DEL (clean_lead_id's _CONTROL); a non-printable id
+    # may still be valid, and clean_lead_id decides.
+    if len(lead_id) > LEAD_ID_MAX or not lead_id.isprintable() or not lead_id.strip():
+        return None
+    e164 = normalize_indian_phone(phone)
+    if e164 is None:
+        return None
+    contact_name = name.strip()
+    if not contact_name or len(contact_name) > CONTACT_NAME_MAX or "\x00" in contact_name:
+        return None
+    if len(item) == len(CORE_INPUT_KEYS):
+        return CleanLead(lead_id, e164, contact_name, {}, "{}")
+    # The three core keys are present (their values were read above); what is left, in the
+    # item's order, is the custom fields.
+    custom = dict(item)
+    del custom["lead_id"], custom["phone_number"], custom["contact_name"]
+    for key in custom:
+        if key not in good_keys:
+            if len(key) > CUSTOM_KEY_MAX or not key.strip():
+                return None
+            good_keys.add(key)
+    encoded = orjson.dumps(custom)
+    if len(encoded) > custom_limit or b"\\u0000" in encoded:
+        return None
+    return CleanLead(lead_id, e164, contact_name, custom, encoded.decode())
+
+
 # What create reports for a lead_id already in the campaign (and the dry run, for the same).
 LEAD_EXISTS = FieldProblem("lead_id", "duplicate", "A lead with this lead_id already exists.")
 REPEATED = FieldProblem("lead_id", "duplicate", "lead_id is repeated in this request.")
@@ -152,13 +194,17 @@ def check_new_leads(items: list[Any]) -> list[tuple[CleanLead | None, dict[str, 
     problem of the repeat). Shared by create and its dry run (`POST /check/`)."""
     checked: list[tuple[CleanLead | None, dict[str, Any] | None]] = []
     seen: set[str] = set()
+    custom_limit = settings.LEADLINE_MAX_CUSTOM_BYTES
+    good_keys: set[str] = set()
     for index, item in enumerate(items):
-        raw_id = item.get("lead_id") if isinstance(item, dict) else None
-        try:
-            lead = clean_new_lead(item)
-        except FieldProblem as p:
-            checked.append((None, problem(index, raw_id, p)))
-            continue
+        lead = _clean_usual_lead(item, custom_limit, good_keys) if type(item) is dict else None
+        if lead is None:
+            raw_id = item.get("lead_id") if isinstance(item, dict) else None
+            try:
+                lead = clean_new_lead(item)
+            except FieldProblem as p:
+                checked.append((None, problem(index, raw_id, p)))
+                continue
         if lead.lead_id in seen:
             checked.append((None, problem(index, lead.lead_id, REPEATED)))
             continue

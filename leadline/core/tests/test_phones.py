@@ -171,3 +171,9 @@ def test_masking_texts_together_gives_each_text_s_own_result():
     for _ in range(500):
         texts = ["".join(rng.choices(alphabet, k=rng.randrange(12))) for _ in range(8)]
         assert mask_numbers_in_texts(texts) == [mask_numbers_in_text(t) for t in texts], texts
+    # Longer texts, digit-heavy: 7 to 9 digits (only the run pattern scanned) and 10 or more
+    # (both) beside texts with fewer (not scanned).
+    digit_heavy = [*"0123456789" * 3, "-", " ", "_", "+91", "\u0966", "\u200b", "x"]
+    for _ in range(500):
+        texts = ["".join(rng.choices(digit_heavy, k=rng.randrange(25))) for _ in range(8)]
+        assert mask_numbers_in_texts(texts) == [mask_numbers_in_text(t) for t in texts], texts

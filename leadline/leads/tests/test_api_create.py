@@ -310,3 +310,34 @@ def test_a_business_holding_the_most_live_keys_gets_429_for_a_new_one(
         created_at=timezone.now() - timedelta(seconds=ttl + 1)
     )
     assert api.post(url(campaign), [lead(4)], headers={"Idempotency-Key": "k4"}).status_code == 201
+
+
+def test_values_copy_must_escape_are_stored_as_sent(api, campaign):
+    """PostgreSQL's insert writes COPY text by hand: backslashes, tabs, newlines and carriage
+    returns inside values (and COPY's own markers, `\\N` and `\\.`) must arrive as sent."""
+    tricky = [
+        lead(1, contact_name="Tab\there", note="line\nbreak\r\nend"),
+        lead(2, contact_name="back\\slash \\N", quote='say "hi"', path="C:\\temp\\new"),
+        lead(3, contact_name="\\.", lead_id="id\\with\\backslashes"),
+        lead(4, contact_name="Plain", city="Pune"),
+        lead(5, contact_name="ünïcode नमस्ते", nested={"a\tb": ["\\", "\n"]}),
+    ]
+    response = api.post(url(campaign), tricky)
+    assert response.status_code == 201, response.content
+    stored = {
+        row.position: row for row in Lead.objects.filter(campaign=campaign).order_by("position")
+    }
+    assert sorted(stored) == [1, 2, 3, 4, 5]
+    for position, sent in enumerate(tricky, 1):
+        row = stored[position]
+        custom = {
+            k: v for k, v in sent.items() if k not in ("lead_id", "phone_number", "contact_name")
+        }
+        assert (row.lead_id, row.contact_name, row.custom_fields) == (
+            sent["lead_id"],
+            sent["contact_name"].strip(),
+            custom,
+        )
+        assert row.phone_number == "+919876543210"
+        assert row.status == Lead.Status.QUEUED
+        assert row.created_at == row.updated_at == row.due_at
