@@ -203,7 +203,9 @@ def _insert_rows(
 _WITHDRAW_CHUNK = 500
 
 
-def _withdraw_suppressed(campaign: Campaign, leads: list[CleanLead], hashes: list[str]) -> None:
+def _withdraw_suppressed(
+    campaign: Campaign, leads: list[CleanLead], hashes: list[str], listed: set[str]
+) -> None:
     """Process at once, without a call, the new leads whose numbers are on the business's or
     the campaign's do-not-call list (`lead_outcome` "Not Called : Do Not Call", the
     `lead.processed` webhook as for any processed lead).
@@ -216,8 +218,10 @@ def _withdraw_suppressed(campaign: Campaign, leads: list[CleanLead], hashes: lis
     one bulk insert of events. No lock or re-check is needed: the leads were inserted by this
     transaction, which holds the campaign lock, so nobody else can see them yet (no claim, no
     disable, no erasure). A batch of listed numbers (a client re-sending its do-not-call
-    leads) costs about what a plain create does, instead of a transaction per lead."""
-    listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
+    leads) costs about what a plain create does, instead of a transaction per lead.
+
+    `listed`: the batch's hashes on a list, looked up before the create took the campaign
+    lock (see lead_create_batch)."""
     if not listed:
         return
     lead_ids = [
@@ -262,20 +266,27 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
     # in turn. `hashes[i]` is the keyed hash of `leads[i]`'s number.
     hashes = number_hashes([lead.phone_number for lead in leads])
     starts = _copy_starts(campaign.pk, leads) if is_postgres() else None
+    # So is the do-not-call lookup, a read: holding the lock would not make it any more
+    # current (an entry added meanwhile is not blocked by the lock either). The claim and the
+    # call ask the dial decision again, and a new entry withdraws the queued leads it covers.
+    listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
     for _ in range(2):
         try:
             with transaction.atomic():
-                # Takes the campaign row lock first: see the module docstring.
-                first_position = _reserve_positions(campaign, len(leads))
-                # The unique constraint is the duplicate check: the happy path pays no probe.
-                _insert_rows(campaign, leads, first_position, starts)
+                # The counts' change row needs no lock (compaction folds it; a rollback takes
+                # it back), so it goes before the lock too.
                 counts.counts_add(
                     campaign_id=campaign.pk,
                     kind=counts.Kind.STATUS,
                     key=Lead.Status.QUEUED,
                     n=len(leads),
                 )
-                _withdraw_suppressed(campaign, leads, hashes)
+                # Takes the campaign row lock: see the module docstring. Under it: the
+                # positions, the COPY and the commit.
+                first_position = _reserve_positions(campaign, len(leads))
+                # The unique constraint is the duplicate check: the happy path pays no probe.
+                _insert_rows(campaign, leads, first_position, starts)
+                _withdraw_suppressed(campaign, leads, hashes, listed)
             metrics.LEADS_CREATED.inc(len(leads))
             return lead_ids
         except IntegrityError:
