@@ -8,6 +8,7 @@ and every URL handed out stays valid for at least half the TTL.
 """
 
 import functools
+import hashlib
 import math
 import re
 import time
@@ -64,21 +65,75 @@ def _signature(reference: str, expires: int) -> str:
     return _signer().signature(f"{reference}:{expires}")
 
 
+def _expiry(now: float, anchor: float | None) -> int:
+    """The URL's expiry: the first TTL step after the anchor (or `now`) that ends at least
+    TTL/2 from `now`. `recording_url_sql` computes the same in SQL, in float8 as here."""
+    ttl = settings.LEADLINE_RECORDING_URL_TTL_SECONDS
+    start = anchor if anchor is not None else now
+    steps = max(1, math.ceil((now + ttl / 2 - start) / ttl))
+    return int(start + steps * ttl)
+
+
+def _url_prefix() -> str:
+    return f"{settings.LEADLINE_PUBLIC_URL}/recordings/"
+
+
 def recording_url(
     reference: str | None, *, anchor: datetime | None, now: float | None = None
 ) -> str | None:
     """The absolute signed URL of a recording (by attempt UUID), or None."""
     if not reference:
         return None
-    ttl = settings.LEADLINE_RECORDING_URL_TTL_SECONDS
     now = time.time() if now is None else now
-    start = anchor.timestamp() if anchor is not None else now
-    steps = max(1, math.ceil((now + ttl / 2 - start) / ttl))
-    expires = int(start + steps * ttl)
-    return (
-        f"{settings.LEADLINE_PUBLIC_URL}/recordings/{reference}/"
-        f"?expires={expires}&signature={_signature(reference, expires)}"
+    expires = _expiry(now, anchor.timestamp() if anchor is not None else None)
+    signature = _signature(reference, expires)
+    return f"{_url_prefix()}{reference}/?expires={expires}&signature={signature}"
+
+
+def recording_url_sql(
+    reference: str, anchor: str, *, now: float, prefix_guard: str = ""
+) -> tuple[str, list[str | float]]:
+    """PostgreSQL: an SQL expression for `recording_url(<reference>, anchor=<anchor>, now=now)`
+    of the columns `reference` (text) and `anchor` (timestamptz), NULL where it gives None,
+    and its parameters (in order). `prefix_guard` is put before the URL (the export's `'`
+    when the public URL starts like a spreadsheet formula).
+
+    The signature is Django's Signer's, built from PostgreSQL's own sha256 (11+, no
+    extension): base64url, unpadded, of HMAC-SHA256(K, "<reference>:<expires>") with
+    K = sha256(salt + "signer" + SECRET_KEY) (django.utils.crypto.salted_hmac), as
+    H((K ^ opad) || H((K ^ ipad) || message)). Only the two padded keys travel, as
+    parameters: derived, salt-bound keys, never SECRET_KEY itself (a COPY takes no
+    server-side parameters, so there they are merged into the statement's text: a server
+    that logs statements would log these keys, which sign recording URLs only). The expiry
+    is `_expiry`'s float8 arithmetic (IEEE doubles on both sides, the anchor's epoch from the
+    same microseconds), so each URL equals the Python one for the same `now`.
+    """
+    key = hashlib.sha256(f"{_SALT}signer{settings.SECRET_KEY}".encode()).digest()
+    block = key.ljust(64, b"\0")  # sha256's block size; a 32-byte key is zero-padded
+    inner = bytes(b ^ 0x36 for b in block).hex()
+    outer = bytes(b ^ 0x5C for b in block).hex()
+    ttl = float(settings.LEADLINE_RECORDING_URL_TTL_SECONDS)
+    # date_part's epoch is float8 (micros / 1e6, correctly rounded, as Python's timestamp());
+    # EXTRACT's numeric costs several times as much per row.
+    start = f"COALESCE(date_part('epoch', {anchor}), %s::float8)"
+    steps = f"GREATEST(1::float8, CEIL((%s::float8 + %s::float8 - {start}) / %s::float8))"
+    expires = f"TRUNC({start} + {steps} * %s::float8)::bigint::text"
+    expires_params = [now, now, ttl / 2, now, ttl, ttl]
+    message = f"convert_to({reference} || ':' || {expires}, 'UTF8')"
+    digest = f"sha256(decode(%s, 'hex') || sha256(decode(%s, 'hex') || {message}))"
+    signature = f"translate(rtrim(encode({digest}, 'base64'), '='), '+/', '-_')"
+    sql = (
+        f"CASE WHEN {reference} IS NULL OR {reference} = '' THEN NULL ELSE "
+        f"%s || {reference} || '/?expires=' || {expires} || '&signature=' || {signature} END"
     )
+    params: list[str | float] = [
+        prefix_guard + _url_prefix(),
+        *expires_params,
+        outer,
+        inner,
+        *expires_params,
+    ]
+    return sql, params
 
 
 def recording_url_valid(reference: str, expires: str, signature: str) -> bool:
