@@ -11,7 +11,6 @@ per process from ORM querysets.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,29 +42,6 @@ def pg_cursor() -> Iterator[Any]:
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         yield cursor
-
-
-@contextlib.contextmanager
-def pg_copy_out(sql: str, params: Sequence[Any]) -> Iterator[Any]:
-    """`sql` (a `COPY ... TO STDOUT`) on Django's connection, as a psycopg Copy to iterate
-    block by block (a block is one row as PostgreSQL sent it). PostgreSQL only.
-
-    The statement goes through the connection's execute wrappers like any statement Django
-    runs, so what instruments those (the benchmark's statement recorder) sees it. COPY takes
-    no server-side parameters: psycopg merges `params` into the text on the client. Leaving
-    the block early (a client that went away) cancels the COPY and drains what was sent.
-    """
-    with connection.cursor() as wrapper, contextlib.ExitStack() as stack:
-
-        def start(sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-            return stack.enter_context(wrapper.cursor.copy(sql, params))
-
-        executor: Callable[..., Any] = start
-        for execute_wrapper in reversed(connection.execute_wrappers):
-            executor = functools.partial(execute_wrapper, executor)
-        with connection.wrap_database_errors:
-            copy = executor(sql, params, False, {"connection": connection, "cursor": wrapper})
-            yield copy
 
 
 _JSON_DECODER = json.JSONDecoder()

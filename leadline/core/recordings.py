@@ -102,9 +102,9 @@ def recording_url_sql(
     extension): base64url, unpadded, of HMAC-SHA256(K, "<reference>:<expires>") with
     K = sha256(salt + "signer" + SECRET_KEY) (django.utils.crypto.salted_hmac), as
     H((K ^ opad) || H((K ^ ipad) || message)). Only the two padded keys travel, as
-    parameters: derived, salt-bound keys, never SECRET_KEY itself (a COPY takes no
-    server-side parameters, so there they are merged into the statement's text: a server
-    that logs statements would log these keys, which sign recording URLs only). The expiry
+    parameters: derived, salt-bound keys, never SECRET_KEY itself (Django's cursor binds on
+    the client, so they are in the statement's text: a server that logs statements would log
+    these keys, which sign recording URLs only). The expiry
     is `_expiry`'s float8 arithmetic (IEEE doubles on both sides, the anchor's epoch from the
     same microseconds), so each URL equals the Python one for the same `now`.
     """

@@ -22,25 +22,29 @@ value, never neutralised: a JSON number -5 is data, and JSON text of a list or o
 with `[` or `{`. JSON cells are defined as the same JSON *value* as the API's, not the same
 bytes: on PostgreSQL they are jsonb's own text (`{"a": 1}`, a number as the client wrote it,
 `1.10`), on SQLite orjson's (`{"a":1}`, `1.1`); any JSON reader gets the same value.
-Lines end in `\\n` on both engines (PostgreSQL's COPY knows no other); no BOM: spreadsheets
-that need one import UTF-8 explicitly.
+Lines end in `\\n` on both paths (the Python writer cuts it from the csv module's `\\r\\n`,
+so a lone `\\r` in a cell is still quoted); no BOM: spreadsheets that need one import UTF-8
+explicitly.
 
 Two paths write those cells:
-- SQLite (and PostgreSQL when a test asks, `use_copy=False`): Python per row, with
+- SQLite (and PostgreSQL when a test asks, `in_sql=False`): Python per row, with
   `results.result_item`, the builder behind the API's GET and the webhook payloads, then
   `export_row` / `csv_cell` and the csv module.
-- PostgreSQL: the database writes the rows. `_copy_sql` wraps the same row statement in
-  `COPY (SELECT <one expression per cell> ...) TO STDOUT (FORMAT csv)`; each expression
-  restates `export_row(result_item(...))` for its column (empty cells as NULL, which COPY
-  leaves unquoted as the csv module writes ""), and the recording URL is signed in SQL by
-  `core.recordings.recording_url_sql`. The COPY's rows are relayed in pieces of about 64 KB;
-  no Python runs per row, which is what brings the export near a raw COPY (the Python path
-  stays around a tenth of it). A test exports a varied campaign both ways and compares them
-  cell for cell; a new column or cell rule must be written on both paths.
+- PostgreSQL: the database writes each CSV line. `_rows_sql` wraps the same row statement in
+  `SELECT <one line> FROM (<rows>) ...`; each cell is an SQL expression restating
+  `export_row(result_item(...))` for its column, quoted where the csv module quotes (a comma,
+  quote, CR or LF inside), the recording URL signed in SQL by
+  `core.recordings.recording_url_sql`. The lines are read on Django's server-side cursor in
+  chunks and joined: no Python per cell, which is what brings the export near a raw COPY
+  (the Python path stays around a tenth of it). Not a `COPY ... TO STDOUT`: a COPY holds the
+  connection until its last row (psycopg's lock and the protocol), and the export's run is
+  renewed on that same connection while the download streams (`export_runs.ExportStream`).
+  A test exports a varied campaign both ways and compares them cell for cell: a new column
+  or cell rule must be written on both paths.
 Every recording URL of one export is signed for one `now`, taken when the rows start.
 
-Memory: Python reads `.iterator(chunk_size=...)` rows (a server-side cursor on PostgreSQL,
-chunked fetches on SQLite), COPY sends row by row, and both are written as they arrive, so a
+Memory: both paths read the rows on a server-side cursor (PostgreSQL; chunked fetches on
+SQLite) a chunk at a time (LEADLINE_EXPORT_CHUNK_ROWS) and write them as they arrive, so a
 million-lead export never holds more than a chunk.
 """
 
@@ -201,12 +205,11 @@ def _python_rows(
         yield "".join(batch)
 
 
-# --- PostgreSQL: the cells formatted by the database, the rows sent by COPY -----------------
+# --- PostgreSQL: the CSV lines written by the database --------------------------------------
 
-# The alias of the wrapped row statement. bench/dashboard.py finds the statement inside the
-# COPY by it (its raw baseline COPYs that plain statement): keep the two in step.
+# The alias of the wrapped row statement. bench/dashboard.py finds the row statement by it
+# (its raw baseline COPYs that plain statement): keep the two in step.
 ROW_ALIAS = "lead_row"
-_PIECE_BYTES = 64 * 1024
 _TIMESTAMP_FORMAT = '\'YYYY-MM-DD"T"HH24:MI:SS"+00:00"\''
 
 
@@ -244,7 +247,7 @@ def _timestamp_sql(column: str) -> str:
 def _rows_sql(
     campaign: Campaign, query: ResultsQuery, layout: ExportLayout, now: float
 ) -> tuple[str, list[Any]]:
-    """The export as one `COPY (SELECT <a cell per column> ...) TO STDOUT (FORMAT csv)`.
+    """The export's lines as one statement: `SELECT <the CSV line> FROM (<rows>) ...`.
 
     The rows are `_result_rows`' statement (the same filter and order), wrapped; each cell
     is an SQL expression for what `export_row(result_item(...))` writes there.
