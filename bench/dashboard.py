@@ -398,7 +398,7 @@ def export_raw(db: Database, conn, recorded: list) -> ExportRun:
         # PostgreSQL's export writes its CSV lines in SQL: `SELECT <line> FROM (<rows>) AS
         # lead_row ...` (leads.exports.ROW_ALIAS). The baseline stays the raw COPY of <rows>,
         # the plain columns with the same filter and order.
-        start = rows_sql.index("FROM (SELECT ") + len("FROM (")
+        start = rows_sql.index("\nFROM (SELECT ") + len("\nFROM (")
         end = rows_sql.rindex(") AS lead_row ")
         skipped = rows_sql[:start].count("%s")
         rows_sql = rows_sql[start:end]
