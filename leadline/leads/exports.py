@@ -323,10 +323,17 @@ _NEVER_QUOTED = frozenset(
 
 
 def _csv_quoted_sql(cell: str) -> str:
-    """The CSV field of the text `cell` (NULL: empty), quoted where the csv module quotes."""
+    """The CSV field of the text `cell` (NULL: empty), quoted where the csv module quotes.
+
+    A cell without parameters is written out three times (cheaper for the server than a
+    sub-select per cell); one with parameters (a custom key) goes through a sub-select so its
+    parameters stay in order, once.
+    """
+    if "%s" in cell:
+        return f"(SELECT {_csv_quoted_sql('v')} FROM (SELECT ({cell}) AS v) AS cell)"  # noqa: S608
     return (
-        f"(SELECT CASE WHEN v ~ '[\",\\r\\n]' THEN '\"' || replace(v, '\"', '\"\"') || '\"' "  # noqa: S608
-        f"ELSE COALESCE(v, '') END FROM (SELECT ({cell}) AS v) AS cell)"
+        f"CASE WHEN {cell} ~ '[\",\\r\\n]' THEN '\"' || replace({cell}, '\"', '\"\"') || '\"' "
+        f"ELSE COALESCE({cell}, '') END"
     )
 
 
