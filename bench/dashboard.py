@@ -394,6 +394,15 @@ def export_raw(db: Database, conn, recorded: list) -> ExportRun:
     statements = _statements(recorded, {})
     _expect(len(statements) == 2, f"the export sent {len(statements)} statements on leads_lead")
     (keys_sql, keys_params), (rows_sql, rows_params) = statements
+    if ") AS lead_row " in rows_sql:
+        # PostgreSQL's export writes its CSV lines in SQL: `SELECT <line> FROM (<rows>) AS
+        # lead_row ...` (leads.exports.ROW_ALIAS). The baseline stays the raw COPY of <rows>,
+        # the plain columns with the same filter and order.
+        start = rows_sql.index("\nFROM (SELECT ") + len("\nFROM (")
+        end = rows_sql.rindex(") AS lead_row ")
+        skipped = rows_sql[:start].count("%s")
+        rows_sql = rows_sql[start:end]
+        rows_params = rows_params[skipped : skipped + rows_sql.count("%s")]
     rows = size = 0
     backend = [conn.info.backend_pid] if db.is_postgres else []
     with RssSampler([*backend, "self"]) as rss:

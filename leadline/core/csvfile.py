@@ -44,10 +44,18 @@ class LineWriter:
     choosing where they know a value is not a formula (a validated phone number).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, newline: str = "\r\n") -> None:
+        if newline not in ("\r\n", "\n"):
+            raise ValueError(f"unsupported newline {newline!r}")
+        # Always written with csv's "\r\n": Python 3.11's writer quotes only the characters
+        # of its own line terminator, so with "\n" a cell holding a lone "\r" would go out
+        # unquoted and split the row for every reader. A "\n" line is cut from that.
         self._writer = csv.writer(_ReturnWritten())
+        self._cut = newline == "\n"
 
     def writerow(self, cells: Iterable[Any]) -> str:
         line = self._writer.writerow(cells)
         assert isinstance(line, str)  # _ReturnWritten.write returns what it was given
+        if self._cut:
+            return line[:-2] + "\n"
         return line

@@ -8,18 +8,21 @@ and every URL handed out stays valid for at least half the TTL.
 """
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
 import math
 import re
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.signing import BadSignature, Signer
+from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
@@ -79,21 +82,102 @@ def _signature(reference: str, expires: int) -> str:
     return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
+def _expiry(now: float, anchor: float | None) -> int:
+    """The URL's expiry: the first TTL step after the anchor (or `now`) that ends at least
+    TTL/2 from `now`. `recording_url_sql` computes the same in SQL, in float8 as here."""
+    ttl = settings.LEADLINE_RECORDING_URL_TTL_SECONDS
+    start = anchor if anchor is not None else now
+    steps = max(1, math.ceil((now + ttl / 2 - start) / ttl))
+    return int(start + steps * ttl)
+
+
+def _url_prefix() -> str:
+    return f"{settings.LEADLINE_PUBLIC_URL}/recordings/"
+
+
 def recording_url(
     reference: str | None, *, anchor: datetime | None, now: float | None = None
 ) -> str | None:
     """The absolute signed URL of a recording (by attempt UUID), or None."""
     if not reference:
         return None
-    ttl = settings.LEADLINE_RECORDING_URL_TTL_SECONDS
     now = time.time() if now is None else now
-    start = anchor.timestamp() if anchor is not None else now
-    steps = max(1, math.ceil((now + ttl / 2 - start) / ttl))
-    expires = int(start + steps * ttl)
-    return (
-        f"{settings.LEADLINE_PUBLIC_URL}/recordings/{reference}/"
-        f"?expires={expires}&signature={_signature(reference, expires)}"
+    expires = _expiry(now, anchor.timestamp() if anchor is not None else None)
+    signature = _signature(reference, expires)
+    return f"{_url_prefix()}{reference}/?expires={expires}&signature={signature}"
+
+
+# The session setting that holds the two padded keys while an export's statement signs URLs.
+_SQL_KEYS_SETTING = "leadline.recording_keys"
+
+
+def _padded_keys() -> tuple[bytes, bytes]:
+    """HMAC-SHA256's key of `_signature` XOR-ed with the outer and inner pads."""
+    key = hashlib.sha256(f"{_SALT}signer{settings.SECRET_KEY}".encode()).digest()
+    block = key.ljust(64, b"\0")  # sha256's block size; a 32-byte key is zero-padded
+    return bytes(b ^ 0x5C for b in block), bytes(b ^ 0x36 for b in block)
+
+
+@contextlib.contextmanager
+def recording_sql_keys() -> Iterator[None]:
+    """PostgreSQL: while inside, `recording_url_sql` expressions on this connection can sign.
+
+    The two padded keys go into a session setting by a statement of their own, and are wiped
+    on the way out. They never appear in the text of the statement that signs: an export's
+    statement runs for seconds, so a server that logs slow statements
+    (log_min_duration_statement) logs its text, while this setting's statement is quick.
+    (A server logging every statement, log_statement = 'all', logs the keys too, along with
+    every lead it is sent.) They are derived, salt-bound keys that sign recording URLs only,
+    never SECRET_KEY itself.
+    """
+    outer, inner = _padded_keys()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config(%s, %s, false)", [_SQL_KEYS_SETTING, f"{outer.hex()},{inner.hex()}"]
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, '', false)", [_SQL_KEYS_SETTING])
+
+
+def recording_url_sql(
+    reference: str, anchor: str, *, now: float, prefix_guard: str = ""
+) -> tuple[str, list[str | float]]:
+    """PostgreSQL: an SQL expression for `recording_url(<reference>, anchor=<anchor>, now=now)`
+    of the columns `reference` (text) and `anchor` (timestamptz), NULL where it gives None,
+    and its parameters (in order). `prefix_guard` is put before the URL (the export's `'`
+    when the public URL starts like a spreadsheet formula). Run it inside
+    `recording_sql_keys()`, which hands the statement its keys.
+
+    The signature is Django's Signer's, built from PostgreSQL's own sha256 (11+, no
+    extension): base64url, unpadded, of HMAC-SHA256(K, "<reference>:<expires>") with
+    K = sha256(salt + "signer" + SECRET_KEY) (django.utils.crypto.salted_hmac), as
+    H((K ^ opad) || H((K ^ ipad) || message)). The padded keys are read from the session
+    setting once per statement (an uncorrelated sub-select), not per row. The expiry is
+    `_expiry`'s float8 arithmetic (IEEE doubles on both sides, the anchor's epoch from the
+    same microseconds), so each URL equals the Python one for the same `now`.
+    """
+    ttl = float(settings.LEADLINE_RECORDING_URL_TTL_SECONDS)
+    # date_part's epoch is float8 (micros / 1e6, correctly rounded, as Python's timestamp());
+    # EXTRACT's numeric costs several times as much per row.
+    start = f"COALESCE(date_part('epoch', {anchor}), %s::float8)"
+    steps = f"GREATEST(1::float8, CEIL((%s::float8 + %s::float8 - {start}) / %s::float8))"
+    expires = f"TRUNC({start} + {steps} * %s::float8)::bigint::text"
+    expires_params = [now, now, ttl / 2, now, ttl, ttl]
+    message = f"convert_to({reference} || ':' || {expires}, 'UTF8')"
+    keys = f"current_setting('{_SQL_KEYS_SETTING}')"
+    outer = f"(SELECT decode(split_part({keys}, ',', 1), 'hex'))"
+    inner = f"(SELECT decode(split_part({keys}, ',', 2), 'hex'))"
+    digest = f"sha256({outer} || sha256({inner} || {message}))"
+    signature = f"translate(rtrim(encode({digest}, 'base64'), '='), '+/', '-_')"
+    sql = (
+        f"CASE WHEN {reference} IS NULL OR {reference} = '' THEN NULL ELSE "
+        f"%s || {reference} || '/?expires=' || {expires} || '&signature=' || {signature} END"
     )
+    params: list[str | float] = [prefix_guard + _url_prefix(), *expires_params, *expires_params]
+    return sql, params
 
 
 def recording_url_valid(reference: str, expires: str, signature: str) -> bool:

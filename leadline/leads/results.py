@@ -36,16 +36,19 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds")
 
 
-def result_item(row: dict[str, Any], campaign_public_id: str) -> dict[str, Any]:
+def result_item(
+    row: dict[str, Any], campaign_public_id: str, now: float | None = None
+) -> dict[str, Any]:
     """The GET result item (and webhook payload): fixed keys, then the lead's custom fields.
 
-    `row` holds RESULT_FIELDS. One dict literal, because this runs for every item of every page.
+    `row` holds RESULT_FIELDS; `now` is the time recording URLs are signed for (default: the
+    current time). One dict literal, because this runs for every item of every page.
     """
     item = {
         "phone_number": row["phone_number"],
         "lead_id": row["lead_id"],
         "latest_recording_url": recording_url(
-            row["latest_recording"], anchor=row["latest_called_at"]
+            row["latest_recording"], anchor=row["latest_called_at"], now=now
         ),
         "campaign_id": campaign_public_id,
         "latest_called_at": iso(row["latest_called_at"]),

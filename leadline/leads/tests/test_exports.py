@@ -3,12 +3,15 @@
 import csv
 import inspect
 import io
+import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+from django.db import connection
 
+from leadline.core import recordings
 from leadline.leads import exports, services
 from leadline.leads.models import Lead
 from leadline.leads.results import FIXED_KEYS
@@ -49,6 +52,19 @@ def expected_row(item, columns):
     return {column: exports.column_cell(column, item.get(column)) for column in columns}
 
 
+def comparable(row, item):
+    """`row` with its JSON cells parsed where the item's value is JSON (not a string): on
+    PostgreSQL those are jsonb's text (`{"a": 1}`), the same JSON value as the API's."""
+    return {
+        column: cell if isinstance(item.get(column), str | None) else orjson.loads(cell)
+        for column, cell in row.items()
+    }
+
+
+def assert_row_is_item(row, item, columns):
+    assert comparable(row, item) == comparable(expected_row(item, columns), item)
+
+
 @pytest.fixture
 def leads(api, campaign, make_leads):
     make_leads(2, prefix="plain")
@@ -77,7 +93,7 @@ def test_export_equals_the_api_items_cell_for_cell(api, campaign, leads):
     assert layout.header == [*FIXED_KEYS, "city", "notes", "premium", "tags", "vip"]
     assert len(rows) == len(items) == 5
     for row, item in zip(rows, items, strict=True):
-        assert row == expected_row(item, layout.header)
+        assert_row_is_item(row, item, layout.header)
     by_id = {row["lead_id"]: row for row in rows}
     # Processed and unprocessed leads, value by value.
     rich = by_id["rich-1"]
@@ -93,7 +109,8 @@ def test_export_equals_the_api_items_cell_for_cell(api, campaign, leads):
         rich["latest_recording_url"].startswith("http")
         and "/recordings/" in rich["latest_recording_url"]
     )
-    assert (rich["premium"], rich["vip"], rich["tags"]) == ("12000", "true", '["a","b"]')
+    assert (rich["premium"], rich["vip"]) == ("12000", "true")
+    assert orjson.loads(rich["tags"]) == ["a", "b"]
     queued = by_id["plain-1"]
     assert queued["processed_at"] == queued["lead_outcome"] == queued["city"] == ""
     assert queued["lead_responses"] == "{}" and queued["latest_recording_url"] == ""
@@ -110,7 +127,7 @@ def test_processed_window_equals_the_api_window(api, campaign, leads):
     assert [row["lead_id"] for row in rows] == [item["lead_id"] for item in items]
     assert [row["lead_id"] for row in rows] == ["rich-1", "plain-0"]  # by processing time
     for row, item in zip(rows, items, strict=True):
-        assert row == expected_row(item, layout.header)
+        assert_row_is_item(row, item, layout.header)
     # Only the window's leads' custom keys become columns.
     assert layout.custom_keys == ("city", "premium", "tags", "vip")
 
@@ -159,12 +176,12 @@ def bulk(campaign, count, start=0):
     services.lead_create_batch(campaign=campaign, leads=leads)
 
 
-def test_the_export_streams_from_one_cursor(campaign, settings, django_assert_num_queries):
+def test_the_python_export_streams_from_one_cursor(campaign, settings, django_assert_num_queries):
     bulk(campaign, 2_500)
     settings.LEADLINE_EXPORT_CHUNK_ROWS = 100
     query = ResultsQuery()
     layout = exports.export_layout(campaign=campaign, query=query)
-    pieces = exports.results_csv(campaign=campaign, query=query, layout=layout)
+    pieces = exports.results_csv(campaign=campaign, query=query, layout=layout, in_sql=False)
     assert inspect.isgenerator(pieces)
     with django_assert_num_queries(0):
         header = next(pieces)  # nothing read yet: the rows come as the response is sent
@@ -172,7 +189,7 @@ def test_the_export_streams_from_one_cursor(campaign, settings, django_assert_nu
     with django_assert_num_queries(1):  # one query, fetched chunk by chunk, not pages
         rest = list(pieces)
     assert len(rest) == 5  # batches of 500 rows
-    assert sum(piece.count("\r\n") for piece in rest) == 2_500
+    assert sum(piece.count("\n") for piece in rest) == 2_500 and "\r" not in "".join(rest)
 
 
 def export_peak(campaign) -> tuple[int, int]:
@@ -257,3 +274,159 @@ def test_formula_values_stay_raw_in_the_api_and_the_json_column(api, campaign, f
     # One JSON column: its text starts with "{", and holds the values as stored.
     rows, _ = export(campaign, as_json=True)
     assert orjson.loads(rows[0]["custom_fields"])["city"] == FORMULAS["city"]
+
+
+# --- PostgreSQL: the SQL path writes what the Python path writes ----------------------------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the SQL path is PostgreSQL's"
+)
+
+VARIED = [
+    ("v-formula", "=1+1", {"note": "-2", "at": "@x", "plain": "Pune, West"}),
+    ("v-quotes", 'Zoë "Z", Ali', {"note": 'say "hi"\nline two\r\nthree\rcr', "uni": "गोल्ड ✓"}),
+    ("+v-plus", "\tTabbed", {"nested": {"b": [1, 2.5, {"c": None}], "a": "x"}, "n": 1.10}),
+    ("v-numbers", "Person", {"n": -5, "big": 12000, "f": 0.1, "t": True, "fl": False}),
+    ("v-nulls", "", {"note": None, "empty": "", "list": [], "obj": {}}),
+    ("v-fixed", "Fixed", {"campaign_id": "x", "lead_id": "y", "plain": "z"}),
+    ("v-none", "None", {}),
+    ("v-erased", "Gone", {"note": "erased"}),
+]
+
+
+@pytest.fixture
+def varied(api, campaign):
+    leads = [
+        CleanLead(lead_id, f"+91987650{i:04d}", name, custom, orjson.dumps(custom).decode())
+        for i, (lead_id, name, custom) in enumerate(VARIED)
+    ]
+    # A float as the client wrote it (1.10): jsonb keeps its text, Python reads 1.1.
+    leads[2] = CleanLead(
+        leads[2].lead_id,
+        leads[2].phone_number,
+        leads[2].contact_name,
+        leads[2].custom_fields,
+        leads[2].custom_json.replace('"n":1.1', '"n":1.10'),
+    )
+    services.lead_create_batch(campaign=campaign, leads=leads)
+    process(campaign, "v-formula", BASE, recording="0f1e2d3c-aaaa-bbbb-cccc-000000000001")
+    process(campaign, "v-quotes", BASE + timedelta(minutes=30, microseconds=999_999))
+    process(campaign, "v-numbers", BASE + timedelta(hours=3))
+    # A recording without a call time: its expiry counts from the export's `now`.
+    Lead.objects.filter(campaign=campaign, lead_id="+v-plus").update(
+        latest_recording="0f1e2d3c-aaaa-bbbb-cccc-000000000002",
+        lead_responses={"score": 1.5, "why": "=x"},
+    )
+    response = api.post(f"/api/v4/leads/delete/{campaign.public_id}/", {"lead_id": "v-erased"})
+    assert response.status_code == 202, response.content
+
+
+def both_paths(campaign, query, *, as_json):
+    layout = exports.export_layout(campaign=campaign, query=query, as_json=as_json)
+    now = time.time()
+    texts = [
+        "".join(
+            exports.results_csv(
+                campaign=campaign, query=query, layout=layout, in_sql=in_sql, now=now
+            )
+        )
+        for in_sql in (True, False)
+    ]
+    copy_rows, python_rows = (list(csv.reader(io.StringIO(t, newline=""))) for t in texts)
+    return layout, copy_rows, python_rows
+
+
+def assert_same_cells(layout, items, copy_rows, python_rows):
+    """Cell for cell equal; a JSON cell (a value that is not a string) as the same JSON value."""
+    assert copy_rows[0] == python_rows[0]
+    assert len(copy_rows) == len(python_rows) == len(items) + 1
+    json_cells = 0
+    for copy_row, python_row, item in zip(copy_rows[1:], python_rows[1:], items, strict=True):
+        for column, copied, built in zip(layout.header, copy_row, python_row, strict=True):
+            value = item.get(column)
+            if layout.custom_as_json and column == exports.CUSTOM_JSON_COLUMN:
+                value = {k: v for k, v in item.items() if k not in FIXED_KEYS}
+            if isinstance(value, str | None):
+                assert copied == built, (item["lead_id"], column)
+            else:
+                json_cells += 1
+                assert orjson.loads(copied) == orjson.loads(built) == value, (column, copied)
+    assert json_cells
+
+
+@postgres_only
+@pytest.mark.parametrize("as_json", [False, True])
+def test_the_sql_path_writes_the_python_paths_cells(api, campaign, varied, as_json):
+    layout, copy_rows, python_rows = both_paths(campaign, ResultsQuery(), as_json=as_json)
+    items = api_items(api, campaign)
+    assert [item["lead_id"] for item in items] == [v[0] for v in VARIED[:-1]]  # not the erased
+    assert_same_cells(layout, items, copy_rows, python_rows)
+    if not as_json:
+        assert "uni" in layout.custom_keys and "campaign_id" not in layout.custom_keys
+    rows = {row[1]: dict(zip(layout.header, row, strict=True)) for row in copy_rows[1:]}
+    assert rows["'+v-plus"]["contact_name"] == "'\tTabbed"
+    assert rows["v-quotes"]["latest_called_at"] == "2026-01-01T12:30:00+00:00"  # truncated
+    assert rows["v-nulls"]["contact_name"] == ""
+    # The URLs signed in SQL pass the real verification, with and without a call time.
+    for lead_id in ("v-formula", "'+v-plus"):
+        url = rows[lead_id]["latest_recording_url"]
+        path, _, query_string = url.partition("?")
+        fields = dict(part.split("=", 1) for part in query_string.split("&"))
+        reference = path.rstrip("/").rsplit("/", 1)[-1]
+        assert recordings.recording_url_valid(reference, fields["expires"], fields["signature"])
+        assert not recordings.recording_url_valid(
+            reference, fields["expires"], "x" + fields["signature"][1:]
+        )
+
+
+@postgres_only
+def test_the_sql_path_selects_the_processed_window_in_order(api, campaign, varied):
+    after = int(BASE.timestamp())
+    query = ResultsQuery(processed_after=BASE, processed_before=BASE + timedelta(hours=4))
+    layout, copy_rows, python_rows = both_paths(campaign, query, as_json=False)
+    items = api_items(
+        api, campaign, processed_after=str(after), processed_before=str(after + 14400)
+    )
+    assert [row[1] for row in copy_rows[1:]] == ["v-formula", "v-quotes", "v-numbers"]
+    assert_same_cells(layout, items, copy_rows, python_rows)
+
+
+@postgres_only
+def test_the_sql_statement_carries_no_secret(campaign, varied, settings):
+    layout = exports.export_layout(campaign=campaign, query=ResultsQuery())
+    sql, params = exports._rows_sql(campaign, ResultsQuery(), layout, time.time())
+    assert settings.SECRET_KEY not in sql and settings.SECRET_KEY not in map(str, params)
+    # Nor the signing keys: the statement reads them from a session setting, which a quick
+    # statement of its own sets (a server logging slow statements logs this one's text).
+    for key in recordings._padded_keys():
+        assert key.hex() not in sql and key.hex() not in map(str, params)
+    # client text (custom keys) travels as parameters only
+    assert "uni" not in sql and "uni" in params
+
+
+@postgres_only
+def test_the_sql_export_is_one_statement_streamed(campaign, settings):
+    bulk(campaign, 2_500)
+    settings.LEADLINE_EXPORT_CHUNK_ROWS = 1_000
+    query = ResultsQuery()
+    layout = exports.export_layout(campaign=campaign, query=query)
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        pieces = exports.results_csv(campaign=campaign, query=query, layout=layout)
+        header = next(pieces)
+        assert statements == []  # nothing read yet: the rows come as the response is sent
+        rest = list(pieces)
+    assert header.startswith("phone_number,lead_id,") and header.endswith("\n")
+    # The keys are set before the export's one statement and wiped after it.
+    assert len(statements) == 3 and statements[1].startswith("SELECT ")
+    assert all("set_config" in statements[i] for i in (0, 2))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('leadline.recording_keys', true)")
+        assert cursor.fetchone()[0] == ""
+    assert len(rest) == 3  # fetched and sent 1,000 lines at a time
+    assert sum(piece.count("\n") for piece in rest) == 2_500 and "\r" not in "".join(rest)
