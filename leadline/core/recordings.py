@@ -11,7 +11,6 @@ import base64
 import contextlib
 import functools
 import hashlib
-import hmac
 import math
 import re
 import time
@@ -25,6 +24,8 @@ from django.core.signing import BadSignature, Signer
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+
+from leadline.core.hmacs import keyed_sha256, sha256_pads
 
 _SALT = "leadline.recording"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -67,19 +68,18 @@ def _signer() -> Signer:
 
 
 @functools.lru_cache(maxsize=4)
-def _mac_for(secret: str) -> hmac.HMAC:
-    """`Signer(key=secret, salt=_SALT).signature`'s HMAC with its key derived once: Signer
-    derives it (a SHA-256) and sets up the HMAC on every call, a results page signs up to a
-    hundred URLs, and an export one per row."""
-    key = hashlib.sha256(f"{_SALT}signer{secret}".encode()).digest()
-    return hmac.new(key, digestmod=hashlib.sha256)
+def _signing_key(secret: str) -> bytes:
+    """The HMAC key `Signer(key=secret, salt=_SALT)` signs with (salted_hmac's derivation),
+    derived once: Signer derives it and sets up the HMAC on every call, a results page signs
+    up to a hundred URLs, and an export one per row."""
+    return hashlib.sha256(f"{_SALT}signer{secret}".encode()).digest()
 
 
 def _signature(reference: str, expires: int) -> str:
     """What `_signer().signature(f"{reference}:{expires}")` gives (a test holds them equal)."""
-    mac = _mac_for(settings.SECRET_KEY).copy()
-    mac.update(f"{reference}:{expires}".encode())
-    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+    mac = keyed_sha256(_signing_key(settings.SECRET_KEY))
+    digest = mac.digest(f"{reference}:{expires}".encode())
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _expiry(now: float, anchor: float | None) -> int:
@@ -112,10 +112,9 @@ _SQL_KEYS_SETTING = "leadline.recording_keys"
 
 
 def _padded_keys() -> tuple[bytes, bytes]:
-    """HMAC-SHA256's key of `_signature` XOR-ed with the outer and inner pads."""
-    key = hashlib.sha256(f"{_SALT}signer{settings.SECRET_KEY}".encode()).digest()
-    block = key.ljust(64, b"\0")  # sha256's block size; a 32-byte key is zero-padded
-    return bytes(b ^ 0x5C for b in block), bytes(b ^ 0x36 for b in block)
+    """`_signature`'s key XOR-ed with the outer and inner pads (the SQL's order)."""
+    inner, outer = sha256_pads(_signing_key(settings.SECRET_KEY))
+    return outer, inner
 
 
 @contextlib.contextmanager
