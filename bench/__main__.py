@@ -88,7 +88,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="timed GET requests per case (env BENCH_REQUESTS); 500 makes p99 the 6th "
         "slowest rather than a single outlier",
     )
-    parser.add_argument("--clients", type=int, default=4, help="ingest client threads")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=1,
+        help="ingest client threads (default 1: one client posting batches back to back)",
+    )
     parser.add_argument(
         "--rounds", type=int, default=3, help="ingest rounds (median reported); 1 to 10"
     )

@@ -19,7 +19,9 @@ from .infra import Database, Server
 from .measure import CpuMeter, CpuUse, HttpClient, Latencies, percentile
 
 BATCH = 1000
-API_TARGET_RATIO = 0.5  # on PostgreSQL the API should reach half of raw COPY
+# Issue 14: one client posting 1,000-lead batches back to back reaches 0.7 of a raw COPY on
+# PostgreSQL (`--clients 1`, the default).
+API_TARGET_RATIO = 0.7
 CITIES = ("Mumbai", "Pune", "Delhi", "Bengaluru", "Chennai", "Kolkata", "Jaipur", "Lucknow")
 # What leads.services._insert_rows writes (the benchmark cannot import it without Django).
 INSERT_COLUMNS = (

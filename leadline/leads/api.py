@@ -42,7 +42,7 @@ from .selectors import (
     erasure_receipt_item,
     lead_results_page,
 )
-from .validation import FieldProblem, as_list, clean_lead_id, clean_new_leads, problem
+from .validation import FieldProblem, as_list, clean_lead_id, problem
 
 router = Router(tags=["Leads"])
 
@@ -105,10 +105,7 @@ def create_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
         items = _body_items(
             request, what="lead", too_many="At most {limit} leads per request; split the batch."
         )
-        leads, problems = clean_new_leads(items)
-        if problems:
-            raise services.LeadProblems(problems)
-        created = services.lead_create_batch(campaign=campaign, leads=leads)
+        created = services.lead_create_items(campaign=campaign, items=items)
         return json_response(
             {
                 "detail": f"{len(created)} lead(s) created.",

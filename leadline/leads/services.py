@@ -11,6 +11,7 @@ Every service that changes what the campaign's counts count (status, outcome and
 time, conversion, erasure) records the change in its own transaction (`leads.counts`).
 """
 
+import itertools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +45,9 @@ from .validation import (
     FieldProblem,
     check_custom_fields,
     clean_contact_name,
+    clean_new_leads,
     clean_phone,
+    iter_new_leads,
     problem,
 )
 
@@ -97,13 +100,23 @@ _LAST_POSITION_SQL = f"SELECT MAX(position) FROM {Lead._meta.db_table} WHERE cam
 def _reserve_positions(campaign: Campaign, n: int) -> int:
     """Count `n` new leads in the campaign and return the position of the first of them."""
     with connection.cursor() as cursor:
-        cursor.execute(_COUNT_LEADS_SQL, [n, campaign.pk])
-        if cursor.rowcount == 0:
+        if is_postgres():
+            # Both statements in one round trip (Django's psycopg cursor binds on the client,
+            # so it sends them as one simple query); each still takes its own snapshot.
+            cursor.execute(
+                f"{_COUNT_LEADS_SQL}; {_LAST_POSITION_SQL}", [n, campaign.pk, campaign.pk]
+            )
+            counted = cursor.rowcount
+            cursor.nextset()
+        else:
+            cursor.execute(_COUNT_LEADS_SQL, [n, campaign.pk])
+            counted = cursor.rowcount
+            # A new statement, so a new snapshot: it sees every batch committed before the
+            # lock was granted (a backward step on the (campaign, position) index).
+            cursor.execute(_LAST_POSITION_SQL, [campaign.pk])
+        if counted == 0:
             # The campaign row is gone (deleted meanwhile): nothing may be inserted into it.
             raise NotFound("Campaign not found.")
-        # A new statement, so a new snapshot: it sees every batch committed before the lock
-        # was granted (a backward step on the (campaign, position) index).
-        cursor.execute(_LAST_POSITION_SQL, [campaign.pk])
         row = cursor.fetchone()
     return (row[0] or 0) + 1
 
@@ -301,6 +314,135 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
             )
         # The clashing lead was erased in between: try once more.
     raise Conflict("The campaign changed while creating leads; retry the request.")
+
+
+# Items checked and sent to the COPY per step of a streamed create: PostgreSQL starts
+# inserting the first rows after one step's checking, and a step's own cost stays noise.
+_STREAM_STEP = 200
+
+
+class _Plain(Exception):
+    """The streamed create hands over to the plain path: the campaign lock was busy, or a
+    lead_id clashed with a lead that was gone when looked up (erased meanwhile)."""
+
+    def __init__(self, leads: list[CleanLead] | None = None):
+        self.leads = leads
+
+
+def lead_create_items(*, campaign: Campaign, items: list[Any]) -> list[str]:
+    """Check a create request's items and create them all, or raise LeadProblems listing
+    every problem (nothing is changed then): what `clean_new_leads` then `lead_create_batch`
+    do, with the same answers and guarantees (all or nothing, positions in request order
+    under the campaign lock, the counts, the do-not-call rule).
+
+    On PostgreSQL a create that finds the campaign lock free streams: it takes the lock,
+    opens the COPY, and checks the items a step at a time, sending each step's rows before
+    checking the next, so the server inserts while Python checks (one client's create paid
+    the two one after the other). A problem anywhere stops the sending; the rest is still
+    checked, so that every problem is reported, and then the COPY is aborted, which rolls the
+    whole transaction back. A create that finds the lock taken (another create of the same
+    campaign is running) checks its items first, outside the lock, as the plain path does:
+    checking under a held lock would make every other create of the campaign wait for it.
+    """
+    if not is_postgres() or len(items) <= _STREAM_STEP:
+        return _create_plain(campaign, items)
+    try:
+        leads = _create_streamed(campaign, items)
+    except _Plain as plain:
+        if plain.leads is None:
+            return _create_plain(campaign, items)
+        # The plain path tries again (and answers 409 if that clashes too).
+        return lead_create_batch(campaign=campaign, leads=plain.leads)
+    metrics.LEADS_CREATED.inc(len(leads))
+    return [lead.lead_id for lead in leads]
+
+
+def _create_plain(campaign: Campaign, items: list[Any]) -> list[str]:
+    leads, problems = clean_new_leads(items)
+    if problems:
+        raise LeadProblems(problems)
+    return lead_create_batch(campaign=campaign, leads=leads)
+
+
+# `_COUNT_LEADS_SQL` if the campaign row's lock is free at once, else nothing (no row).
+_COUNT_LEADS_IF_FREE_SQL = (
+    f"UPDATE {Campaign._meta.db_table} SET lead_count = lead_count + %s "  # noqa: S608
+    f"WHERE id = (SELECT id FROM {Campaign._meta.db_table} WHERE id = %s FOR UPDATE SKIP LOCKED)"
+)
+
+
+def _reserve_positions_if_free(campaign: Campaign, n: int) -> int | None:
+    """`_reserve_positions` if the campaign lock is free now; None if it is held (or the
+    campaign is gone: the plain path then says so)."""
+    with connection.cursor() as cursor:
+        # One round trip, as in `_reserve_positions`.
+        cursor.execute(
+            f"{_COUNT_LEADS_IF_FREE_SQL}; {_LAST_POSITION_SQL}", [n, campaign.pk, campaign.pk]
+        )
+        counted = cursor.rowcount
+        cursor.nextset()
+        row = cursor.fetchone()
+    return None if counted == 0 else (row[0] or 0) + 1
+
+
+def _create_streamed(campaign: Campaign, items: list[Any]) -> list[CleanLead]:
+    from psycopg.copy import LibpqWriter  # PostgreSQL only, as in core.db
+
+    checked = iter_new_leads(items)
+    leads: list[CleanLead] = []
+    hashes: list[str] = []
+    problems: list[dict[str, Any]] = []
+    table = Lead._meta.db_table
+    columns = ", ".join(_INSERT_COLUMNS)
+    try:
+        with transaction.atomic():
+            # Takes the campaign row lock if it is free: see the module docstring.
+            first_position = _reserve_positions_if_free(campaign, len(items))
+            if first_position is None:
+                raise _Plain()  # rolls back: nothing was written
+            counts.counts_add(
+                campaign_id=campaign.pk, kind=counts.Kind.STATUS, key=Lead.Status.QUEUED,
+                n=len(items),
+            )  # fmt: skip
+            now = timezone.now()
+            with pg_cursor() as cursor:
+                # Each step's rows go to the server at once (psycopg would hold up to 1 MB).
+                writer = LibpqWriter(cursor, flush_threshold=0)
+                with cursor.copy(COPY_LEADS.format(table, columns), writer=writer) as copy:
+                    while step := list(itertools.islice(checked, _STREAM_STEP)):
+                        found = [p for _, p in step if p is not None]
+                        if found or problems:
+                            problems.extend(found)
+                            continue
+                        clean = [lead for lead, _ in step if lead is not None]
+                        starts = _copy_starts(campaign.pk, clean)
+                        copy.write(_copy_text(starts, first_position + len(leads), now))
+                        leads.extend(clean)
+                        # While the server inserts this step's rows.
+                        hashes.extend(number_hashes([lead.phone_number for lead in clean]))
+                    if problems:
+                        # Aborts the COPY (psycopg sends its failure); atomic rolls back.
+                        raise LeadProblems(problems)
+                    # The server is still inserting the last steps' rows: the gateway's
+                    # audit entry masks the ids meanwhile rather than after the commit.
+                    audit.prime_lead_ids_text([lead.lead_id for lead in leads])
+            # The do-not-call lookup, once every number is known (under the lock now: the
+            # plain path looks up before taking it, but has every number before it starts).
+            listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
+            _withdraw_suppressed(campaign, leads, hashes, listed)
+    except IntegrityError:
+        lead_ids = [lead.lead_id for lead in leads]
+        existing = lead_ids_existing(campaign=campaign, lead_ids=lead_ids)
+        if existing:
+            raise LeadProblems(
+                [
+                    problem(index, lead.lead_id, LEAD_EXISTS)
+                    for index, lead in enumerate(leads)
+                    if lead.lead_id in existing
+                ]
+            ) from None
+        raise _Plain(leads) from None
+    return leads
 
 
 def _live_leads(campaign: Campaign) -> QuerySet[Lead]:

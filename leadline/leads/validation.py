@@ -6,6 +6,7 @@ message}, and bulk ingest validates 10,000 leads a request.
 """
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,7 +193,12 @@ def check_new_leads(items: list[Any]) -> list[tuple[CleanLead | None, dict[str, 
     """Each item of a create request, in order: the cleaned lead, or the problem create
     reports for it (the first thing wrong with it; a lead_id repeated in the request is a
     problem of the repeat). Shared by create and its dry run (`POST /check/`)."""
-    checked: list[tuple[CleanLead | None, dict[str, Any] | None]] = []
+    return list(iter_new_leads(items))
+
+
+def iter_new_leads(items: list[Any]) -> Iterator[tuple[CleanLead | None, dict[str, Any] | None]]:
+    """`check_new_leads`, item by item as it goes: the streamed create inserts the leads
+    checked so far while it checks the rest (`leads.services.lead_create_items`)."""
     seen: set[str] = set()
     custom_limit = settings.LEADLINE_MAX_CUSTOM_BYTES
     good_keys: set[str] = set()
@@ -203,14 +209,13 @@ def check_new_leads(items: list[Any]) -> list[tuple[CleanLead | None, dict[str, 
             try:
                 lead = clean_new_lead(item)
             except FieldProblem as p:
-                checked.append((None, problem(index, raw_id, p)))
+                yield None, problem(index, raw_id, p)
                 continue
         if lead.lead_id in seen:
-            checked.append((None, problem(index, lead.lead_id, REPEATED)))
+            yield None, problem(index, lead.lead_id, REPEATED)
             continue
         seen.add(lead.lead_id)
-        checked.append((lead, None))
-    return checked
+        yield lead, None
 
 
 def clean_new_leads(items: list[Any]) -> tuple[list[CleanLead], list[dict[str, Any]]]:

@@ -257,3 +257,35 @@ def test_lead_ids_with_long_digit_runs_are_masked_yet_findable(business, lead_id
     audit.audit_record(action="a", actor=audit.SYSTEM, business=business, lead_ids=[lead_id])
     assert lead_id not in AuditEntry.objects.get().lead_ids
     assert audit.audit_entries_for_lead_count(business=business, lead_id=lead_id) == 1
+
+
+def test_lead_ids_primed_ahead_give_the_same_entry_and_only_for_the_same_ids(
+    api, campaign, monkeypatch
+):
+    """The streamed create masks its ids for the gateway's entry while the database works
+    (`prime_lead_ids_text`); the entry must be what it would have been, and a primed text
+    must never be used for other ids."""
+    ids = ["9876543210", "CRM-00012345678", "A1", "ll_abcd1234_secret"]
+    plain = audit._lead_ids_text(ids)
+    audit.prime_lead_ids_text(ids)
+    assert audit._lead_ids_text(ids) == plain
+    audit.prime_lead_ids_text(ids)
+    assert audit._lead_ids_text(["other-9876543210"]) == audit._lead_ids_text(
+        ["other-9876543210"]
+    )
+    assert audit._lead_ids_text(ids) == plain  # the stale prime was dropped, not reused
+    assert "9876543210" not in plain and "secret" not in plain
+
+    # Through the API: a create that streams (steps of 2) records the masked ids.
+    from leadline.leads import services
+
+    monkeypatch.setattr(services, "_STREAM_STEP", 2)
+    body = [
+        {"lead_id": lead_id, "phone_number": f"987654321{i}", "contact_name": "A"}
+        for i, lead_id in enumerate(["9876500001", "B2", "B3"])
+    ]
+    assert api.post(leads_path("create", campaign), body).status_code == 201
+    entry = only_entry(action="leads.create")
+    assert entry.lead_count == 3
+    assert entry.lead_ids == audit._lead_ids_text(["9876500001", "B2", "B3"])
+    assert "9876500001" not in entry.lead_ids and "\nB2\n" in entry.lead_ids

@@ -3,6 +3,7 @@ import time
 import uuid
 
 import pytest
+from django.db import connection, transaction
 from django.test import override_settings
 
 from conftest import ApiClient
@@ -121,6 +122,31 @@ def test_fixed_window_resets_at_the_next_minute(db):
     assert first[2].reset_seconds == 58
     assert ratelimit.hit(key=key, limit=2, policy="p", now=start + 60).allowed
     assert ratelimit.purge_expired(now=start + 61) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_hit_in_autocommit_counts_and_leaves_commits_synchronous():
+    """On PostgreSQL a hit outside any transaction skips its WAL flush (SET LOCAL, in the
+    hit's own implicit transaction): it still counts, and the session's setting, and a
+    transaction the hit runs inside, keep waiting for the disk."""
+    key = f"test:{uuid.uuid4()}"
+    now = 1_800_000_000.0
+    assert [ratelimit.hit(key=key, limit=5, policy="p", now=now).hits for _ in range(3)] == [
+        1,
+        2,
+        3,
+    ]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+        with transaction.atomic():
+            assert ratelimit.hit(key=key, limit=5, policy="p", now=now).hits == 4
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+import os
 from datetime import timedelta
 
 import orjson
@@ -6,7 +7,26 @@ from django.utils import timezone
 
 from leadline.accounts.models import IdempotencyRecord
 from leadline.campaigns.models import Campaign
+from leadline.campaigns.services import campaign_create
+from leadline.core.db import is_postgres
+from leadline.leads import services
+from leadline.leads.counts import counts_verify
 from leadline.leads.models import Lead
+
+# The suite's database is chosen by DATABASE_URL before collection (see conftest.py).
+_ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
+@pytest.fixture(autouse=True, params=["plain", "streamed"] if _ON_POSTGRES else ["plain"])
+def create_path(request, monkeypatch):
+    """On PostgreSQL every test here runs through both of create's paths: a request of more
+    than `_STREAM_STEP` items is streamed (checked and inserted a step at a time), and a step
+    of one sends every request of two items or more that way, a step of its own each.
+    SQLite has the plain path only."""
+    if request.param == "streamed":
+        assert is_postgres()
+        monkeypatch.setattr(services, "_STREAM_STEP", 1)
+    return request.param
 
 
 def url(campaign):
@@ -341,3 +361,62 @@ def test_values_copy_must_escape_are_stored_as_sent(api, campaign):
         assert row.phone_number == "+919876543210"
         assert row.status == Lead.Status.QUEUED
         assert row.created_at == row.updated_at == row.due_at
+
+
+def test_a_problem_after_rows_were_sent_rolls_everything_back(api, campaign, create_path):
+    """Streamed, rows 0-5 have gone to the COPY when item 6 fails: nothing may stay, and the
+    problems after it are still found."""
+    body = [lead(i) for i in range(10)]
+    body[6]["phone_number"] = "12345"
+    body[9] = lead(3)  # repeats an id sent long before
+    response = api.post(url(campaign), body)
+    assert response.status_code == 400
+    assert [(e["index"], e["code"]) for e in response.json()["errors"]] == [
+        (6, "invalid"),
+        (9, "duplicate"),
+    ]
+    assert not Lead.objects.filter(campaign=campaign).exists()
+    campaign.refresh_from_db()
+    assert campaign.lead_count == 0
+    assert counts_verify(campaign=campaign).differences == []
+    # Neither the positions nor the counts were taken by the failed request.
+    assert api.post(url(campaign), [lead(i) for i in range(3)]).status_code == 201
+    assert list(
+        Lead.objects.filter(campaign=campaign).order_by("id").values_list("position", flat=True)
+    ) == [1, 2, 3]
+    assert counts_verify(campaign=campaign).differences == []
+
+
+def test_a_late_clash_with_an_existing_lead_is_reported_at_its_index(api, campaign):
+    assert api.post(url(campaign), [lead(5)]).status_code == 201
+    response = api.post(url(campaign), [lead(i) for i in range(8)])
+    assert response.status_code == 400
+    assert [(e["index"], e["lead_id"], e["code"]) for e in response.json()["errors"]] == [
+        (5, "L5", "duplicate")
+    ]
+    assert Lead.objects.filter(campaign=campaign).count() == 1
+    campaign.refresh_from_db()
+    assert campaign.lead_count == 1
+
+
+def test_both_paths_store_the_same_rows(api, business, campaign, monkeypatch):
+    """The same request streamed (a step of 3) and plain (one step), into two campaigns."""
+    other = campaign_create(business=business, name="Twin")
+    body = [
+        lead(i, phone_number=f"98765{i:05d}", city="Pune" if i % 2 else "Delhi", n=i)
+        for i in range(20)
+    ]
+    body[7]["contact_name"] = "Tab\there \\N"
+    body[13]["note"] = "line\nbreak"
+    monkeypatch.setattr(services, "_STREAM_STEP", 3)
+    assert api.post(url(campaign), body).status_code == 201
+    monkeypatch.setattr(services, "_STREAM_STEP", 10_000)
+    assert api.post(url(other), body).status_code == 201
+    fields = ("lead_id", "phone_number", "contact_name", "custom_fields", "status", "position")
+    stored = [
+        list(Lead.objects.filter(campaign=c).order_by("id").values_list(*fields))
+        for c in (campaign, other)
+    ]
+    assert stored[0] == stored[1]
+    assert [row[-1] for row in stored[0]] == list(range(1, 21))
+    assert stored[0][7][2] == "Tab\there \\N" and stored[0][13][3]["note"] == "line\nbreak"
