@@ -270,9 +270,7 @@ def test_lead_ids_primed_ahead_give_the_same_entry_and_only_for_the_same_ids(
     audit.prime_lead_ids_text(ids)
     assert audit._lead_ids_text(ids) == plain
     audit.prime_lead_ids_text(ids)
-    assert audit._lead_ids_text(["other-9876543210"]) == audit._lead_ids_text(
-        ["other-9876543210"]
-    )
+    assert audit._lead_ids_text(["other-9876543210"]) == audit._lead_ids_text(["other-9876543210"])
     assert audit._lead_ids_text(ids) == plain  # the stale prime was dropped, not reused
     assert "9876543210" not in plain and "secret" not in plain
 
