@@ -98,6 +98,15 @@ def snapshot(env, campaign_id: str) -> tuple:
     return tuple(map(repr, leads)), tuple(events)
 
 
+# gunicorn's default limit_request_line: a longer request line gets its JSON 414.
+REQUEST_LINE_LIMIT = 4094
+
+
+def _request_line_bytes(response) -> int:
+    request = response.request
+    return len(f"{request.method} {request.path_url} HTTP/1.1".encode())
+
+
 def operations(schema):
     ops = []
     for result in schema.get_all_operations():
@@ -151,7 +160,11 @@ def fuzz_operation(op, mode, *, target, env, checks, seconds) -> tuple[int, floa
         response = case.call(base_url=base, session=session, headers=headers, timeout=30)
         state["sent"] += 1
         state["statuses"][response.status_code] += 1
-        case.validate_response(response, checks=checks, headers=headers)
+        if response.status_code == 414 and _request_line_bytes(response) > REQUEST_LINE_LIMIT:
+            # Refused by gunicorn before the API saw it (docs/api.md): no operation's status.
+            assert response.json()["detail"].startswith("URI Too Long"), response.text
+        else:
+            case.validate_response(response, checks=checks, headers=headers)
         after = snapshot(env, campaign_id)
         if response.status_code >= 400 or op.method.upper() == "GET":
             assert after == state["before"], (

@@ -316,9 +316,11 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
     raise Conflict("The campaign changed while creating leads; retry the request.")
 
 
-# Items checked and sent to the COPY per step of a streamed create: PostgreSQL starts
-# inserting the first rows after one step's checking, and a step's own cost stays noise.
+# Items checked and sent to the COPY per step of a streamed create: large enough that a
+# step's own cost stays noise. The first step is smaller, so that the server, which takes
+# about twice as long over a row as Python does, starts inserting sooner.
 _STREAM_STEP = 200
+_FIRST_STEP = 50
 
 
 class _Plain(Exception):
@@ -409,7 +411,9 @@ def _create_streamed(campaign: Campaign, items: list[Any]) -> list[CleanLead]:
                 # Each step's rows go to the server at once (psycopg would hold up to 1 MB).
                 writer = LibpqWriter(cursor, flush_threshold=0)
                 with cursor.copy(COPY_LEADS.format(table, columns), writer=writer) as copy:
-                    while step := list(itertools.islice(checked, _STREAM_STEP)):
+                    size = min(_FIRST_STEP, _STREAM_STEP)
+                    while step := list(itertools.islice(checked, size)):
+                        size = _STREAM_STEP
                         found = [p for _, p in step if p is not None]
                         if found or problems:
                             problems.extend(found)
