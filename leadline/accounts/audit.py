@@ -183,6 +183,12 @@ def _lead_ids_text(lead_ids: Sequence[str]) -> str:
         _primed.value = None
         if primed[0] == ids:
             return str(primed[1])
+    if not _has_secret_marker("\n".join(ids)):
+        # No id holds a marker (none spans the line breaks, and lower() maps character by
+        # character): one test of the joined text instead of one per id.
+        return (
+            "\n" + "\n".join([text[:_LEAD_ID_CHARS] for text in mask_numbers_in_texts(ids)]) + "\n"
+        )
     secret = [_has_secret_marker(text) for text in ids]
     masked = iter(
         mask_numbers_in_texts([text for text, s in zip(ids, secret, strict=True) if not s])
