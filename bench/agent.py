@@ -901,19 +901,31 @@ def cmd_dashboard(args) -> None:
 
     from leadline.accounts.services import dashboard_user_create
     from leadline.campaigns.models import Campaign
+    from leadline.leads import exports
 
     campaign = Campaign.objects.select_related("business").get(public_id=args.campaign)
     user, password = dashboard_user_create(business=campaign.business, username=args.username)
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     pages = {}
+    recorded: list[list] = []
+
+    def record(execute, sql, params, many, context):
+        recorded.append([sql, [_json_param(p) for p in params or ()]])
+        return execute(sql, params, many, context)
+
+    # PostgreSQL's export runs its COPY on a connection of its own, out of the wrapper's
+    # sight: its statement is recorded where the export builds it.
+    rows_sql = exports._rows_sql
+
+    def record_rows_sql(*args, **kwargs):
+        sql, params = rows_sql(*args, **kwargs)
+        recorded.append([sql, [_json_param(p) for p in params]])
+        return sql, params
+
+    exports._rows_sql = record_rows_sql
     for path in orjson.loads(args.paths):
-        recorded: list[list] = []
-
-        def record(execute, sql, params, many, context, recorded=recorded):
-            recorded.append([sql, [_json_param(p) for p in params or ()]])
-            return execute(sql, params, many, context)
-
+        recorded = []
         with connection.execute_wrapper(record):
             response = client.get(path)
             if response.streaming:

@@ -395,9 +395,10 @@ def export_raw(db: Database, conn, recorded: list) -> ExportRun:
     _expect(len(statements) == 2, f"the export sent {len(statements)} statements on leads_lead")
     (keys_sql, keys_params), (rows_sql, rows_params) = statements
     if ") AS lead_row " in rows_sql:
-        # PostgreSQL's export writes its CSV lines in SQL: `SELECT <line> FROM (<rows>) AS
-        # lead_row ...` (leads.exports.ROW_ALIAS). The baseline stays the raw COPY of <rows>,
-        # the plain columns with the same filter and order.
+        # PostgreSQL's export writes its cells in SQL: `COPY (SELECT <cells> FROM (<rows>) AS
+        # lead_row ...) TO STDOUT` (leads.exports.ROW_ALIAS; bench.agent records it where the
+        # export builds it). The baseline stays the raw COPY of <rows>, the plain columns
+        # with the same filter and order.
         start = rows_sql.index("\nFROM (SELECT ") + len("\nFROM (")
         end = rows_sql.rindex(") AS lead_row ")
         skipped = rows_sql[:start].count("%s")

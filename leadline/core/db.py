@@ -46,6 +46,26 @@ def pg_cursor() -> Iterator[Any]:
         yield cursor
 
 
+@contextlib.contextmanager
+def pg_own_connection() -> Iterator[Any]:
+    """A psycopg connection of its own to Django's database, in autocommit, closed on the
+    way out: for one long statement (an export's COPY) that must not hold Django's connection
+    while it runs. It sees committed rows only, not those of Django's open transaction.
+    Built from Django's connection parameters (its adapters, client-side binding); without
+    `init_connection_state`, so the session time zone is the server's: statements run here
+    name their time zone. PostgreSQL only.
+    """
+    import psycopg
+
+    with connection.wrap_database_errors:
+        own = psycopg.connect(autocommit=True, **connection.get_connection_params())
+    try:
+        with connection.wrap_database_errors:
+            yield own
+    finally:
+        own.close()
+
+
 _JSON_DECODER = json.JSONDecoder()
 
 

@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -118,8 +119,9 @@ def _padded_keys() -> tuple[bytes, bytes]:
 
 
 @contextlib.contextmanager
-def recording_sql_keys() -> Iterator[None]:
-    """PostgreSQL: while inside, `recording_url_sql` expressions on this connection can sign.
+def recording_sql_keys(conn: Any = None) -> Iterator[None]:
+    """PostgreSQL: while inside, `recording_url_sql` expressions on the connection `conn` (a
+    psycopg connection; default Django's) can sign.
 
     The two padded keys go into a session setting by a statement of their own, and are wiped
     on the way out. They never appear in the text of the statement that signs: an export's
@@ -130,15 +132,21 @@ def recording_sql_keys() -> Iterator[None]:
     never SECRET_KEY itself.
     """
     outer, inner = _padded_keys()
-    with connection.cursor() as cursor:
+    with _cursor(conn) as cursor:
         cursor.execute(
             "SELECT set_config(%s, %s, false)", [_SQL_KEYS_SETTING, f"{outer.hex()},{inner.hex()}"]
         )
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config(%s, '', false)", [_SQL_KEYS_SETTING])
+        # A connection that closed under us took its session settings with it.
+        if conn is None or not conn.closed:
+            with _cursor(conn) as cursor:
+                cursor.execute("SELECT set_config(%s, '', false)", [_SQL_KEYS_SETTING])
+
+
+def _cursor(conn: Any) -> Any:
+    return conn.cursor() if conn is not None else connection.cursor()
 
 
 def recording_url_sql(

@@ -17,7 +17,9 @@ from leadline.leads import export_runs, services
 from leadline.leads.models import ExportRun
 from leadline.leads.validation import CleanLead
 
-pytestmark = pytest.mark.django_db
+# Committed data: on PostgreSQL the export reads on a connection of its own, which does not
+# see a test transaction's rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def export_url(campaign):

@@ -13,6 +13,9 @@ from leadline.leads.models import Lead, LeadImport
 from leadline.leads.results import FIXED_KEYS
 
 pytestmark = pytest.mark.django_db
+# Tests that read an export's rows commit them: on PostgreSQL the export reads on a connection
+# of its own, which does not see a test transaction's rows.
+committed = pytest.mark.django_db(transaction=True)
 
 HEADER = "lead_id,phone_number,contact_name,city\n"
 GOOD = HEADER + "g-1,9876500001,Meera Nair,Kochi\ng-2,9876500002,Arjun Rao,Pune\n"
@@ -244,6 +247,7 @@ def test_wrong_methods_are_405(staff_client, campaign, work):
     assert staff_client.put(upload_url(campaign)).status_code == 405
 
 
+@committed
 def test_export_is_the_api_get_streamed(staff_client, campaign, api, make_leads):
     make_leads(3, city="Pune")
     response = staff_client.get(export_url(campaign))
@@ -258,6 +262,7 @@ def test_export_is_the_api_get_streamed(staff_client, campaign, api, make_leads)
     assert rows == [{c: exports.column_cell(c, item.get(c)) for c in columns} for item in items]
 
 
+@committed
 def test_export_window_is_in_the_campaign_zone(staff_client, campaign, make_leads):
     from datetime import UTC, datetime
 
@@ -358,6 +363,7 @@ FORMULA_FILE = HEADER + (
 )
 
 
+@committed
 def test_formula_cells_are_neutralised_in_the_problem_report_and_the_export(
     staff_client, campaign, api, work
 ):
