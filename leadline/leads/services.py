@@ -270,6 +270,21 @@ def _withdraw_suppressed(
         hooks.lead_events(campaign=campaign, type=hooks.LEAD_PROCESSED, items=items)
 
 
+def _clashes(campaign: Campaign, leads: list[CleanLead]) -> LeadProblems | None:
+    """After the unique constraint refused a batch: the 400 for its leads whose lead_id the
+    campaign holds, or None if it holds none any more (the clashing lead was erased since)."""
+    existing = lead_ids_existing(campaign=campaign, lead_ids=[lead.lead_id for lead in leads])
+    if not existing:
+        return None
+    return LeadProblems(
+        [
+            problem(index, lead.lead_id, LEAD_EXISTS)
+            for index, lead in enumerate(leads)
+            if lead.lead_id in existing
+        ]
+    )
+
+
 def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str]:
     """Create all `leads` in `campaign`, or none: 400 if any lead_id already exists there.
     Leads whose numbers are on a do-not-call list are created already processed."""
@@ -303,15 +318,9 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
             metrics.LEADS_CREATED.inc(len(leads))
             return lead_ids
         except IntegrityError:
-            existing = lead_ids_existing(campaign=campaign, lead_ids=lead_ids)
-        if existing:
-            raise LeadProblems(
-                [
-                    problem(index, lead.lead_id, LEAD_EXISTS)
-                    for index, lead in enumerate(leads)
-                    if lead.lead_id in existing
-                ]
-            )
+            clashes = _clashes(campaign, leads)
+        if clashes is not None:
+            raise clashes
         # The clashing lead was erased in between: try once more.
     raise Conflict("The campaign changed while creating leads; retry the request.")
 
@@ -435,16 +444,9 @@ def _create_streamed(campaign: Campaign, items: list[Any]) -> list[CleanLead]:
             listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
             _withdraw_suppressed(campaign, leads, hashes, listed)
     except IntegrityError:
-        lead_ids = [lead.lead_id for lead in leads]
-        existing = lead_ids_existing(campaign=campaign, lead_ids=lead_ids)
-        if existing:
-            raise LeadProblems(
-                [
-                    problem(index, lead.lead_id, LEAD_EXISTS)
-                    for index, lead in enumerate(leads)
-                    if lead.lead_id in existing
-                ]
-            ) from None
+        clashes = _clashes(campaign, leads)
+        if clashes is not None:
+            raise clashes from None
         raise _Plain(leads) from None
     return leads
 
