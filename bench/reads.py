@@ -5,6 +5,7 @@ import contextlib
 import math
 import random
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ SEED_COLUMNS = (
     "erased_at",
     # The lead's place in its (new) campaign: 1, 2, 3, ... in id order, as the service gives.
     "position",
+    # The last call's recording (an attempt UUID) on the leads whose call connected, so that
+    # pages and the export sign URLs as they do for a real campaign.
+    "latest_recording",
 )
 # The columns the API's selector reads for a page (leads.results.RESULT_FIELDS).
 RESULT_COLUMNS = (
@@ -133,13 +137,15 @@ def _apply_mix(row: list, mix: StateMix, rng: random.Random, start: datetime, ts
     weights = [weight for _, weight in mix.outcomes]
     if row[5] == "processed":
         row[9] = rng.choices(labels, weights)[0]
+        if row[21] is not None and not row[9].startswith("Connected"):
+            row[21] = None  # only a connected call leaves a recording
     elif rng.random() < mix.disabled:
         row[5] = "disabled"
         row[16] = ts(start + timedelta(seconds=rng.random() * PROCESSING_DAYS * 86400))
     if rng.random() < mix.erased:
         erased = start + timedelta(days=PROCESSING_DAYS, seconds=rng.random() * 3000)
         row[1:5] = [None, None, None, "{}"]
-        row[5], row[9], row[10] = "erased", None, "{}"
+        row[5], row[9], row[10], row[21] = "erased", None, "{}", None
         row[19] = ts(erased)
         row[7] = ts(erased)
     elif rng.random() < mix.converted:
@@ -188,6 +194,7 @@ def _seed_rows(
             None,
             None,
             i + 1,
+            None,
         ]
         if rng.random() < PROCESSED_SHARE:
             processed = start + timedelta(seconds=rng.random() * span)
@@ -198,6 +205,8 @@ def _seed_rows(
             row[10] = rng.choice(RESPONSES)
             row[11] = ts(processed)
             row[15] = 1
+            if row[9].startswith("Connected"):
+                row[21] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         if mix is not None:
             _apply_mix(row, mix, mix_rng, start, ts)
         yield row
