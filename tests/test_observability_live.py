@@ -221,7 +221,21 @@ def _run(env, directory: Path, receiver: Receiver, serve: Serve) -> None:
         timeout=60,
         what="the worker's line for the erasure's delivery",
     )
-    after = scrape(serve.url)
+
+    delivered_before = total(before, "leadline_webhook_deliveries_total", result="succeeded")
+
+    # The line is written when the post returns; the worker counts the delivery a moment
+    # later, once its try is recorded: scrape until the count is in.
+    def counted():
+        samples = scrape(serve.url)
+        delivered = total(samples, "leadline_webhook_deliveries_total", result="succeeded")
+        return samples if delivered >= delivered_before + LEADS + 1 else None
+
+    after = wait_for(
+        counted,
+        timeout=30,
+        what="the erasure's delivery in the worker's counters",
+    )
     ready = requests.get(serve.url + "/readyz", timeout=HTTP_TIMEOUT)
     assert ready.status_code == 200, ready.text
     assert "deliver-webhooks" in ready.json()["loops"]
