@@ -611,8 +611,10 @@ def cmd_raw_work(args) -> None:
     insert_attempt = db.sql(
         "INSERT INTO dialer_callattempt (uuid, lead_id, campaign_id, rep_id, provider, "
         "provider_call_id, telephony_status, started_at, recording, outcome, answers, "
-        "discarded) VALUES (%s, %s, %s, %s, 'simulator', %s, 'initiated', %s, '', '', '{}', "
-        "false)" + returning
+        "discarded, callback_token_hash, failure, provider_copy, recording_error, "
+        "recording_ref, recording_status, recording_tries) VALUES (%s, %s, %s, %s, "
+        "'simulator', %s, 'initiated', %s, '', '', '{}', false, '', '', false, '', '', '', 0)"
+        + returning
     )
     call_lead = db.sql(
         "UPDATE leads_lead SET attempts_count = attempts_count + 1, latest_called_at = %s, "
@@ -628,7 +630,7 @@ def cmd_raw_work(args) -> None:
     )
     insert_event = db.sql(
         "INSERT INTO webhooks_event (business_id, campaign_id, lead_id, type, payload, "
-        "created_at) VALUES (%s, %s, %s, 'lead.processed', %s, %s)" + returning
+        "created_at, request_id) VALUES (%s, %s, %s, 'lead.processed', %s, %s, '')" + returning
     )
     insert_delivery = db.sql(
         "INSERT INTO webhooks_delivery (event_id, endpoint_id, message_id, status, "
