@@ -123,10 +123,12 @@ class CuttingProxy:
                 if self.forward:
                     upstream.sendall(request)
                     upstream.recv(1)  # the server has run the request and begun its answer
-                if self.status is not None:
-                    conn.sendall(_proxy_answer(self.status))
+                # Counted before the answer goes out: a client that has read it (and a test
+                # that then reads `cut`) must find it counted.
                 with self._lock:
                     self.cut += 1
+                if self.status is not None:
+                    conn.sendall(_proxy_answer(self.status))
                 return
             relay = threading.Thread(target=_pipe, args=(upstream, conn), daemon=True)
             relay.start()
