@@ -6,7 +6,7 @@ leads through the real path: `lead_claim`, then `call_place` and a final disposi
 is what releases a lead for good (letting a lease expire would offer the lead again). Every
 claim uses the same in-window `now`, so leases never expire during the run.
 
-PostgreSQL: 50 claimers over 4,000 leads (`SELECT ... FOR UPDATE SKIP LOCKED`). SQLite, whose
+PostgreSQL: 50 claimers over 2,000 leads (`SELECT ... FOR UPDATE SKIP LOCKED`). SQLite, whose
 writers queue on one lock anyway: 8 claimers over 1,000 leads.
 """
 
@@ -34,10 +34,11 @@ def sizes() -> tuple[int, int]:
     if connection.vendor == "postgresql":
         # A claim, a call and an outcome cost ~20-30 ms of CPU since the rep states and the
         # daily reports write on each (measured on the 2-core dev machine: 10,000 leads took
-        # 341 s there under load, a fifth of the PostgreSQL suite). What the test is about is
-        # 50 claimers racing for the queue head; 4,000 leads still give each about 80 races.
+        # 341 s there under load, a fifth of the PostgreSQL suite; 4,000 still took 144 s,
+        # the suite's longest test). What the test is about is 50 claimers racing for the
+        # queue head; 2,000 leads still give each about 40 races.
         # Set LEADLINE_CLAIM_TEST_LEADS for a longer run.
-        return 50, int(os.environ.get("LEADLINE_CLAIM_TEST_LEADS", "4000"))
+        return 50, int(os.environ.get("LEADLINE_CLAIM_TEST_LEADS", "2000"))
     return 8, 1_000
 
 
