@@ -10,11 +10,16 @@ PORT ?= 8000
 .PHONY: run test lint audit lock bench venv clean
 
 # Everything comes from requirements.lock, hash-checked, pip and setuptools included: the venv's
-# bundled pip (from CPython's ensurepip, no download) installs only hash-pinned files, upgrading
-# itself to the locked pip on the way. The project goes in without dependencies and without a build
+# bundled pip (from CPython's ensurepip, no download) installs only the locked pip, hash-checked,
+# and that pip installs the rest. The project goes in without dependencies and without a build
 # env, so the locked setuptools builds it and nothing unhashed is fetched.
 $(STAMP): pyproject.toml $(LOCK) clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# The locked pip goes in first, on its own: the bundled pip (23.2 on Python 3.11) mishandles a
+	# dependency asked for with an extra (pip-audit's CacheControl[filecache]) in hash mode, taking
+	# the newest release from the index and then refusing it as unpinned.
+	sed -n '/^pip==/,/# via/p' $(LOCK) > $(VENV)/pip.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(VENV)/pip.lock
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	# The Python client, for its tests and the bench; its one dependency (httpx) is locked.
