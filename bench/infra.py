@@ -124,8 +124,8 @@ class Database:
 
     def load_leads(self, campaign_pk: int, columns: tuple[str, ...], rows) -> int:
         """Data setup, never measured: bulk-load `rows` (tuples in `columns` order) into one
-        campaign (COPY on PostgreSQL, one executemany on SQLite), set its lead_count as the
-        lead services keep it (live leads), maintain; returns the rows in leads_lead."""
+        campaign (COPY on PostgreSQL, one executemany on SQLite), set its lead_count and
+        last_position as the lead services keep them, maintain; returns the rows in leads_lead."""
         names = ", ".join(columns)
         conn = self.connect()
         try:
@@ -151,13 +151,16 @@ class Database:
                 marks = ", ".join(["?"] * len(columns))
                 conn.executemany(f"INSERT INTO leads_lead ({names}) VALUES ({marks})", rows)
             # The API's `count` is Campaign.lead_count, which the lead services keep equal to
-            # the number of live leads; a bulk load has to do the same.
+            # the number of live leads, and its last_position equal to the highest position
+            # given (where the next create's positions start); a bulk load has to do the same.
             conn.execute(
                 self.sql(
                     "UPDATE campaigns_campaign SET lead_count = (SELECT count(*) FROM leads_lead "
-                    "WHERE campaign_id = %s AND erased_at IS NULL) WHERE id = %s"
+                    "WHERE campaign_id = %s AND erased_at IS NULL), last_position = (SELECT "
+                    "COALESCE(MAX(position), 0) FROM leads_lead WHERE campaign_id = %s) "
+                    "WHERE id = %s"
                 ),
-                (campaign_pk, campaign_pk),
+                (campaign_pk, campaign_pk, campaign_pk),
             )
             if self.is_postgres:
                 conn.commit()

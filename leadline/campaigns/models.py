@@ -126,6 +126,12 @@ class Campaign(TimestampedModel):
     # Live (not erased) leads; kept by the lead services so the API's `count` is O(1).
     # Its row lock also serialises lead inserts per campaign (see leads.services).
     lead_count = models.BigIntegerField(default=0, editable=False)
+    # The highest `position` given to a lead of this campaign (0: none yet). Kept under the same
+    # lock, so a create reads its first position off its own UPDATE rather than asking for
+    # MAX(position): that query's plan follows the table's statistics, and while they still
+    # call a new campaign empty it scans all the campaign's leads (cost growing per batch).
+    # Positions are never given twice: an erased lead keeps its row and its position.
+    last_position = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     # Attempt policy.
     max_attempts = models.PositiveSmallIntegerField(default=3)

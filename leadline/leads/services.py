@@ -5,7 +5,7 @@ its lock first). That makes the duplicate check race-free and guarantees that id
 in increasing order per campaign, which is what keeps the GET walk (ordered by id) stable: a
 lead created during a walk always lands after every page already read. Under the same lock
 each new lead gets the campaign's next `position` (1, 2, 3, ... in id order), which the walk
-seeks pages by.
+seeks pages by; the same UPDATE moves the campaign's `last_position` past the batch.
 
 Every service that changes what the campaign's counts count (status, outcome and processing
 time, conversion, erasure) records the change in its own transaction (`leads.counts`).
@@ -85,40 +85,51 @@ class LeadProblems(BadRequest):
         )
 
 
-# Adds the batch to the campaign's lead_count, which takes the campaign's row lock (see the
-# module docstring); the campaign's last position is read by a second statement. It cannot
-# ride on the UPDATE's RETURNING: under READ COMMITTED a subquery there reads the UPDATE's
-# snapshot, taken before it waited for the lock, so it misses the positions of the batch
-# whose commit released the lock, and two concurrent creates got the same positions (the
-# unique constraint refused the second one, and the client saw a 409).
-_COUNT_LEADS_SQL = (
-    f"UPDATE {Campaign._meta.db_table} SET lead_count = lead_count + %s WHERE id = %s"  # noqa: S608
+# Adds the batch to the campaign's lead_count and last_position, which takes the campaign's
+# row lock (see the module docstring), and returns the new last_position: the batch's
+# positions end there. RETURNING gives the row as this UPDATE wrote it, and under READ
+# COMMITTED an UPDATE that waited for the lock re-reads the row the lock holder committed, so
+# two creates never get the same positions. (An earlier version asked MAX(position) instead:
+# see Campaign.last_position for why that cost grew with the campaign.)
+_RESERVE_SQL = (
+    f"UPDATE {Campaign._meta.db_table} SET lead_count = lead_count + %s, "  # noqa: S608
+    "last_position = last_position + %s WHERE id = %s RETURNING last_position"
 )
-_LAST_POSITION_SQL = f"SELECT MAX(position) FROM {Lead._meta.db_table} WHERE campaign_id = %s"  # noqa: S608
 
 
 def _reserve_positions(campaign: Campaign, n: int) -> int:
     """Count `n` new leads in the campaign and return the position of the first of them."""
     with connection.cursor() as cursor:
-        if is_postgres():
-            # Both statements in one round trip (Django's psycopg cursor binds on the client,
-            # so it sends them as one simple query); each still takes its own snapshot.
-            cursor.execute(
-                f"{_COUNT_LEADS_SQL}; {_LAST_POSITION_SQL}", [n, campaign.pk, campaign.pk]
-            )
-            counted = cursor.rowcount
-            cursor.nextset()
-        else:
-            cursor.execute(_COUNT_LEADS_SQL, [n, campaign.pk])
-            counted = cursor.rowcount
-            # A new statement, so a new snapshot: it sees every batch committed before the
-            # lock was granted (a backward step on the (campaign, position) index).
-            cursor.execute(_LAST_POSITION_SQL, [campaign.pk])
-        if counted == 0:
-            # The campaign row is gone (deleted meanwhile): nothing may be inserted into it.
-            raise NotFound("Campaign not found.")
+        cursor.execute(_RESERVE_SQL, [n, n, campaign.pk])
         row = cursor.fetchone()
-    return (row[0] or 0) + 1
+    if row is None:
+        # The campaign row is gone (deleted meanwhile): nothing may be inserted into it.
+        raise NotFound("Campaign not found.")
+    last: int = row[0]
+    return last - n + 1
+
+
+# Lifts a campaign's last_position to the highest position its leads hold. Only needed when
+# lead rows were put in without the lead services (a restore, a hand-made fix): the unique
+# constraint then refuses the next create's positions, and the create repairs and retries.
+_POSITIONS_REPAIR_SQL = (
+    f"UPDATE {Campaign._meta.db_table} SET last_position = "  # noqa: S608
+    f"(SELECT COALESCE(MAX(position), 0) FROM {Lead._meta.db_table} WHERE campaign_id = %s) "
+    "WHERE id = %s AND last_position < "
+    f"(SELECT COALESCE(MAX(position), 0) FROM {Lead._meta.db_table} WHERE campaign_id = %s)"
+)
+
+
+def positions_repair(*, campaign: Campaign) -> bool:
+    """Make `campaign.last_position` cover every position its leads hold; True if it was
+    behind. Runs in its own statement, outside any create: the repair takes the campaign lock
+    only for the UPDATE, and a concurrent create keeps counting from the value it leaves."""
+    with connection.cursor() as cursor:
+        cursor.execute(_POSITIONS_REPAIR_SQL, [campaign.pk, campaign.pk, campaign.pk])
+        repaired: bool = cursor.rowcount > 0
+    if repaired:
+        logger.warning("campaign %s: last_position was behind its leads; repaired", campaign.pk)
+    return repaired
 
 
 # COPY's text format: a value's backslashes, and the tabs, newlines and carriage returns that
@@ -321,7 +332,9 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
             clashes = _clashes(campaign, leads)
         if clashes is not None:
             raise clashes
-        # The clashing lead was erased in between: try once more.
+        # No lead_id clashes now: the clashing lead was erased in between, or a position was
+        # taken by a row put in without the services. Try once more, positions repaired.
+        positions_repair(campaign=campaign)
     raise Conflict("The campaign changed while creating leads; retry the request.")
 
 
@@ -375,10 +388,12 @@ def _create_plain(campaign: Campaign, items: list[Any]) -> list[str]:
     return lead_create_batch(campaign=campaign, leads=leads)
 
 
-# `_COUNT_LEADS_SQL` if the campaign row's lock is free at once, else nothing (no row).
-_COUNT_LEADS_IF_FREE_SQL = (
-    f"UPDATE {Campaign._meta.db_table} SET lead_count = lead_count + %s "  # noqa: S608
-    f"WHERE id = (SELECT id FROM {Campaign._meta.db_table} WHERE id = %s FOR UPDATE SKIP LOCKED)"
+# `_RESERVE_SQL` if the campaign row's lock is free at once, else nothing (no row).
+_RESERVE_IF_FREE_SQL = (
+    f"UPDATE {Campaign._meta.db_table} SET lead_count = lead_count + %s, "  # noqa: S608
+    "last_position = last_position + %s "
+    f"WHERE id = (SELECT id FROM {Campaign._meta.db_table} WHERE id = %s FOR UPDATE SKIP LOCKED) "
+    "RETURNING last_position"
 )
 
 
@@ -386,14 +401,12 @@ def _reserve_positions_if_free(campaign: Campaign, n: int) -> int | None:
     """`_reserve_positions` if the campaign lock is free now; None if it is held (or the
     campaign is gone: the plain path then says so)."""
     with connection.cursor() as cursor:
-        # One round trip, as in `_reserve_positions`.
-        cursor.execute(
-            f"{_COUNT_LEADS_IF_FREE_SQL}; {_LAST_POSITION_SQL}", [n, campaign.pk, campaign.pk]
-        )
-        counted = cursor.rowcount
-        cursor.nextset()
+        cursor.execute(_RESERVE_IF_FREE_SQL, [n, n, campaign.pk])
         row = cursor.fetchone()
-    return None if counted == 0 else (row[0] or 0) + 1
+    if row is None:
+        return None
+    last: int = row[0]
+    return last - n + 1
 
 
 def _create_streamed(campaign: Campaign, items: list[Any]) -> list[CleanLead]:

@@ -134,3 +134,52 @@ def test_pages_seek_positions_around_tombstones(api, campaign, make_leads):
     assert list(
         Lead.objects.filter(campaign=campaign).order_by("id").values_list("position", flat=True)
     ) == list(range(1, 33))
+
+
+def _positions(campaign) -> list[int]:
+    return list(
+        Lead.objects.filter(campaign=campaign).order_by("id").values_list("position", flat=True)
+    )
+
+
+def test_last_position_follows_every_create_path(api, campaign, make_leads):
+    # A small batch (the plain path), a batch large enough to stream on PostgreSQL, and an
+    # erasure in between: last_position is the highest position given, tombstones included.
+    ids = make_leads(3)
+    lead_erase(campaign=campaign, lead_id=ids[1])
+    make_leads(450, prefix="big")
+    campaign.refresh_from_db()
+    assert campaign.last_position == 453
+    assert campaign.lead_count == 452
+    assert _positions(campaign) == list(range(1, 454))
+
+
+def test_create_repairs_a_last_position_left_behind(api, campaign, make_leads, caplog):
+    # Rows put in without the services (a restore, say) leave last_position behind: the
+    # unique constraint refuses the next create's positions; the create repairs and retries.
+    make_leads(5)
+    type(campaign).objects.filter(pk=campaign.pk).update(last_position=2)
+    for count, prefix in ((2, "small"), (300, "large")):
+        make_leads(count, prefix=prefix)
+        campaign.refresh_from_db()
+        assert campaign.last_position == len(_positions(campaign))
+        type(campaign).objects.filter(pk=campaign.pk).update(last_position=1)
+    assert _positions(campaign) == list(range(1, 308))
+    assert "last_position was behind its leads; repaired" in caplog.text
+
+
+def test_backfill_sets_last_position_from_the_leads(campaign, other_campaign, make_leads):
+    import importlib
+
+    from django.db import connection
+
+    backfill = importlib.import_module(
+        "leadline.leads.migrations.0014_campaign_last_position_backfill"
+    ).BACKFILL
+    make_leads(4)
+    type(campaign).objects.update(last_position=0)
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+    campaign.refresh_from_db()
+    other_campaign.refresh_from_db()
+    assert (campaign.last_position, other_campaign.last_position) == (4, 0)
