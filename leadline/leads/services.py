@@ -91,32 +91,45 @@ class LeadProblems(BadRequest):
 # COMMITTED an UPDATE that waited for the lock re-reads the row the lock holder committed, so
 # two creates never get the same positions. (An earlier version asked MAX(position) instead:
 # see Campaign.last_position for why that cost grew with the campaign.)
-_RESERVE_SQL = (
+_RESERVE = (
     f"UPDATE {Campaign._meta.db_table} SET lead_count = lead_count + %s, "  # noqa: S608
-    "last_position = last_position + %s WHERE id = %s RETURNING last_position"
+    "last_position = last_position + %s WHERE id = {} RETURNING last_position"
 )
+_RESERVE_SQL = _RESERVE.format("%s")
+# The same only if the campaign row's lock is free at once, else nothing (no row).
+_RESERVE_IF_FREE_SQL = _RESERVE.format(
+    f"(SELECT id FROM {Campaign._meta.db_table} WHERE id = %s FOR UPDATE SKIP LOCKED)"  # noqa: S608
+)
+
+
+def _reserved_first(campaign: Campaign, n: int, sql: str) -> int | None:
+    """Run `_RESERVE_SQL` or `_RESERVE_IF_FREE_SQL`; the batch's first position, or None if
+    no campaign row was updated."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [n, n, campaign.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    last: int = row[0]
+    return last - n + 1
 
 
 def _reserve_positions(campaign: Campaign, n: int) -> int:
     """Count `n` new leads in the campaign and return the position of the first of them."""
-    with connection.cursor() as cursor:
-        cursor.execute(_RESERVE_SQL, [n, n, campaign.pk])
-        row = cursor.fetchone()
-    if row is None:
+    first = _reserved_first(campaign, n, _RESERVE_SQL)
+    if first is None:
         # The campaign row is gone (deleted meanwhile): nothing may be inserted into it.
         raise NotFound("Campaign not found.")
-    last: int = row[0]
-    return last - n + 1
+    return first
 
 
 # Lifts a campaign's last_position to the highest position its leads hold. Only needed when
 # lead rows were put in without the lead services (a restore, a hand-made fix): the unique
 # constraint then refuses the next create's positions, and the create repairs and retries.
 _POSITIONS_REPAIR_SQL = (
-    f"UPDATE {Campaign._meta.db_table} SET last_position = "  # noqa: S608
-    f"(SELECT COALESCE(MAX(position), 0) FROM {Lead._meta.db_table} WHERE campaign_id = %s) "
-    "WHERE id = %s AND last_position < "
-    f"(SELECT COALESCE(MAX(position), 0) FROM {Lead._meta.db_table} WHERE campaign_id = %s)"
+    f"UPDATE {Campaign._meta.db_table} SET last_position = held.top FROM "  # noqa: S608
+    f"(SELECT COALESCE(MAX(position), 0) AS top FROM {Lead._meta.db_table} "
+    "WHERE campaign_id = %s) AS held WHERE id = %s AND last_position < held.top"
 )
 
 
@@ -125,7 +138,7 @@ def positions_repair(*, campaign: Campaign) -> bool:
     behind. Runs in its own statement, outside any create: the repair takes the campaign lock
     only for the UPDATE, and a concurrent create keeps counting from the value it leaves."""
     with connection.cursor() as cursor:
-        cursor.execute(_POSITIONS_REPAIR_SQL, [campaign.pk, campaign.pk, campaign.pk])
+        cursor.execute(_POSITIONS_REPAIR_SQL, [campaign.pk, campaign.pk])
         repaired: bool = cursor.rowcount > 0
     if repaired:
         logger.warning("campaign %s: last_position was behind its leads; repaired", campaign.pk)
@@ -388,25 +401,10 @@ def _create_plain(campaign: Campaign, items: list[Any]) -> list[str]:
     return lead_create_batch(campaign=campaign, leads=leads)
 
 
-# `_RESERVE_SQL` if the campaign row's lock is free at once, else nothing (no row).
-_RESERVE_IF_FREE_SQL = (
-    f"UPDATE {Campaign._meta.db_table} SET lead_count = lead_count + %s, "  # noqa: S608
-    "last_position = last_position + %s "
-    f"WHERE id = (SELECT id FROM {Campaign._meta.db_table} WHERE id = %s FOR UPDATE SKIP LOCKED) "
-    "RETURNING last_position"
-)
-
-
 def _reserve_positions_if_free(campaign: Campaign, n: int) -> int | None:
     """`_reserve_positions` if the campaign lock is free now; None if it is held (or the
     campaign is gone: the plain path then says so)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_RESERVE_IF_FREE_SQL, [n, n, campaign.pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    last: int = row[0]
-    return last - n + 1
+    return _reserved_first(campaign, n, _RESERVE_IF_FREE_SQL)
 
 
 def _create_streamed(campaign: Campaign, items: list[Any]) -> list[CleanLead]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from leadline.core.db import pg_cursor
 from leadline.leads.models import Lead
 from leadline.leads.selectors import _TOMBSTONES_UP_TO_SQL, _WALK_PAGE_SQL
-from leadline.leads.services import lead_erase
+from leadline.leads.services import _INSERT_COLUMNS, COPY_LEADS, lead_erase
 
 pytestmark = [
     pytest.mark.django_db,
@@ -48,17 +48,15 @@ def stale(campaign, other_campaign):
     """Another campaign's leads analyzed while `campaign` had none, then `campaign`'s
     leads: the statistics say it is empty."""
     now = timezone.now().isoformat()
-    columns = (
-        "campaign_id, lead_id, phone_number, contact_name, custom_fields, status, created_at, "
-        "updated_at, lead_responses, queue_class, priority, due_at, attempts_count, position"
-    )
+    # In `_INSERT_COLUMNS` order, as the create's own COPY writes them.
     rows = "".join(
         f"{other_campaign.pk}\tother-{i}\t+9198{i:08d}\tP\t{{}}\tqueued\t{now}\t{now}\t{{}}"
         f"\t1\t0\t{now}\t0\t{i}\n"
         for i in range(1, 20_001)
     )
     with pg_cursor() as cursor:
-        with cursor.copy(f"COPY leads_lead ({columns}) FROM STDIN") as copy:
+        columns = ", ".join(_INSERT_COLUMNS)
+        with cursor.copy(COPY_LEADS.format(Lead._meta.db_table, columns)) as copy:
             copy.write(rows)
         cursor.execute("ANALYZE leads_lead")
     return campaign
