@@ -94,9 +94,9 @@ def test_a_create_that_finds_the_campaign_lock_taken_checks_outside_it(campaign,
     plain_calls = []
     create_plain = services._create_plain
 
-    def spying(campaign, items):
+    def spying(campaign, items, before_commit):
         plain_calls.append(len(items))
-        return create_plain(campaign, items)
+        return create_plain(campaign, items, before_commit)
 
     monkeypatch.setattr(services, "_create_plain", spying)
     locked, release = threading.Event(), threading.Event()

@@ -158,7 +158,8 @@ _primed = threading.local()
 
 def prime_lead_ids_text(lead_ids: Sequence[str]) -> None:
     """Work out now the trail text of `lead_ids`, for the entry the API gateway records
-    once the change has committed and answered (`api_call_record`).
+    once the change has committed and answered (`api_call_record`), or the endpoint just
+    before the commit (`api_call_record_with_change`).
 
     For a service that waits on the database anyway: the create calls it while the server
     finishes its COPY, so masking up to 1,000 ids (the largest part of recording a create)
@@ -341,8 +342,27 @@ def api_call_record(request: HttpRequest, response: HttpResponseBase) -> AuditEn
     """Record an authenticated /api/v4/ call that changed data (2xx, not GET, not a replay).
 
     Called by the API gateway after the endpoint answered, so every endpoint (present and
-    future) is covered in one place; the entry is written just after the change committed.
+    future) is covered in one place; the entry is written just after the change committed,
+    unless the endpoint recorded it with the change (`api_call_record_with_change`).
     """
+    if getattr(request, "audit_recorded", False):
+        return None
+    return _api_call_entry(request, response)
+
+
+def api_call_record_with_change(request: HttpRequest, response: HttpResponseBase) -> None:
+    """`api_call_record` now, inside the transaction of the change the call is making, for an
+    endpoint whose answer is known before it commits (lead create): the entry then commits
+    with the change or not at all, and the change's commit is the only one. The gateway's
+    call after the answer skips the request.
+
+    Call it again if the change is retried in a new transaction: each call records (the
+    rolled-back attempt's entry went with it)."""
+    _api_call_entry(request, response)
+    request.audit_recorded = True  # type: ignore[attr-defined]  # read back by the gateway
+
+
+def _api_call_entry(request: HttpRequest, response: HttpResponseBase) -> AuditEntry | None:
     token = getattr(request, "api_token", None)
     if token is None or request.method in ("GET", "HEAD", "OPTIONS"):
         return None

@@ -103,6 +103,17 @@ def suppressed_hashes(*, campaign: Campaign, number_hashes: set[str]) -> set[str
     return {row[0] for row in rows}
 
 
+# Whether any entry could list a number for a campaign: params (business, business, campaign).
+# Two EXISTS rather than one with an OR, so that each reads one index by its prefix (the two
+# partial unique constraints) and stops at its first row, however many entries the business
+# keeps for its other campaigns. An SQL expression, for a caller to fold into a statement it
+# sends anyway (the streamed create asks it together with its reservation).
+ANY_ENTRY_SQL = (
+    f"(EXISTS (SELECT 1 FROM {_TABLE} WHERE business_id = %s AND campaign_id IS NULL) OR "  # noqa: S608
+    f"EXISTS (SELECT 1 FROM {_TABLE} WHERE business_id = %s AND campaign_id = %s))"
+)
+
+
 _SUPPRESSED_PG = (
     f"SELECT number_hash FROM {_TABLE} WHERE business_id = %s "  # noqa: S608
     "AND (campaign_id IS NULL OR campaign_id = %s) "

@@ -11,6 +11,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 from ninja.params.functions import Query
 
+from leadline.accounts.audit import api_call_record_with_change
 from leadline.accounts.http import ApiRequest
 from leadline.accounts.idempotency import idempotent
 from leadline.campaigns.models import Campaign
@@ -101,11 +102,7 @@ def _single_lead_id(payload: dict[str, Any]) -> str:
 def create_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
 
-    def handle() -> HttpResponse:
-        items = _body_items(
-            request, what="lead", too_many="At most {limit} leads per request; split the batch."
-        )
-        created = services.lead_create_items(campaign=campaign, items=items)
+    def answer(created: list[str]) -> HttpResponse:
         return json_response(
             {
                 "detail": f"{len(created)} lead(s) created.",
@@ -114,6 +111,20 @@ def create_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
             },
             status=201,
         )
+
+    def handle() -> HttpResponse:
+        items = _body_items(
+            request, what="lead", too_many="At most {limit} leads per request; split the batch."
+        )
+        answered: list[HttpResponse] = []
+
+        def record(created: list[str]) -> None:
+            # The call's audit entry commits with the leads: one commit per create, not two.
+            answered[:] = [answer(created)]
+            api_call_record_with_change(request, answered[0])
+
+        created = services.lead_create_items(campaign=campaign, items=items, before_commit=record)
+        return answered[0] if answered else answer(created)
 
     return idempotent(request, request.business, handle)
 

@@ -13,6 +13,7 @@ time, conversion, erasure) records the change in its own transaction (`leads.cou
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,13 +30,13 @@ from leadline.compliance.decisions import NOT_CALLED_DNC
 from leadline.compliance.hashing import number_hashes
 from leadline.compliance.models import Suppression
 from leadline.compliance.services import SuppressionItem, suppressions_add
-from leadline.compliance.suppressions import suppressed_hashes
+from leadline.compliance.suppressions import ANY_ENTRY_SQL, suppressed_hashes
 from leadline.core import metrics, recordings
 from leadline.core.db import db_datetime, is_postgres, pg_cursor
 from leadline.core.errors import BadRequest, Conflict, NotFound
 
 from . import counts, hooks
-from .models import ErasureReceipt, Lead, LeadImportProblem
+from .models import CampaignCount, ErasureReceipt, Lead, LeadImportProblem
 from .results import RESULT_FIELDS, lead_result, result_item
 from .selectors import lead_ids_existing
 from .validation import (
@@ -309,7 +310,14 @@ def _clashes(campaign: Campaign, leads: list[CleanLead]) -> LeadProblems | None:
     )
 
 
-def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str]:
+# Called with the created lead ids inside a create's transaction, just before it commits
+# (what else the caller writes then commits with the leads, or neither does).
+BeforeCommit = Callable[[list[str]], None]
+
+
+def lead_create_batch(
+    *, campaign: Campaign, leads: list[CleanLead], before_commit: BeforeCommit | None = None
+) -> list[str]:
     """Create all `leads` in `campaign`, or none: 400 if any lead_id already exists there.
     Leads whose numbers are on a do-not-call list are created already processed."""
     lead_ids = [lead.lead_id for lead in leads]
@@ -339,6 +347,8 @@ def lead_create_batch(*, campaign: Campaign, leads: list[CleanLead]) -> list[str
                 # The unique constraint is the duplicate check: the happy path pays no probe.
                 _insert_rows(campaign, leads, first_position, starts)
                 _withdraw_suppressed(campaign, leads, hashes, listed)
+                if before_commit is not None:
+                    before_commit(lead_ids)
             metrics.LEADS_CREATED.inc(len(leads))
             return lead_ids
         except IntegrityError:
@@ -366,7 +376,9 @@ class _Plain(Exception):
         self.leads = leads
 
 
-def lead_create_items(*, campaign: Campaign, items: list[Any]) -> list[str]:
+def lead_create_items(
+    *, campaign: Campaign, items: list[Any], before_commit: BeforeCommit | None = None
+) -> list[str]:
     """Check a create request's items and create them all, or raise LeadProblems listing
     every problem (nothing is changed then): what `clean_new_leads` then `lead_create_batch`
     do, with the same answers and guarantees (all or nothing, positions in request order
@@ -382,35 +394,71 @@ def lead_create_items(*, campaign: Campaign, items: list[Any]) -> list[str]:
     checking under a held lock would make every other create of the campaign wait for it.
     """
     if not is_postgres() or len(items) <= _STREAM_STEP:
-        return _create_plain(campaign, items)
+        return _create_plain(campaign, items, before_commit)
     try:
-        leads = _create_streamed(campaign, items)
+        leads = _create_streamed(campaign, items, before_commit)
     except _Plain as plain:
         if plain.leads is None:
-            return _create_plain(campaign, items)
+            return _create_plain(campaign, items, before_commit)
         # The plain path tries again (and answers 409 if that clashes too).
-        return lead_create_batch(campaign=campaign, leads=plain.leads)
+        return lead_create_batch(campaign=campaign, leads=plain.leads, before_commit=before_commit)
     metrics.LEADS_CREATED.inc(len(leads))
     return [lead.lead_id for lead in leads]
 
 
-def _create_plain(campaign: Campaign, items: list[Any]) -> list[str]:
+def _create_plain(
+    campaign: Campaign, items: list[Any], before_commit: BeforeCommit | None
+) -> list[str]:
     leads, problems = clean_new_leads(items)
     if problems:
         raise LeadProblems(problems)
-    return lead_create_batch(campaign=campaign, leads=leads)
+    return lead_create_batch(campaign=campaign, leads=leads, before_commit=before_commit)
 
 
-def _reserve_positions_if_free(campaign: Campaign, n: int) -> int | None:
-    """`_reserve_positions` if the campaign lock is free now; None if it is held (or the
-    campaign is gone: the plain path then says so)."""
-    return _reserved_first(campaign, n, _RESERVE_IF_FREE_SQL)
+# The streamed create's one statement before its COPY (three round trips before):
+# - the reservation, if the campaign lock is free at once (`_RESERVE_IF_FREE_SQL`);
+# - the counts' change row for the batch, what `counts.counts_add` inserts, only if the
+#   reservation took place (PostgreSQL runs a WITH's INSERT whether or not it is read);
+# - whether the business has any do-not-call entry for the campaign: if not, the create
+#   skips hashing the batch's numbers and looking them up. Read once at the start; that is
+#   as current as the lookup the plain path makes before it takes the lock (an entry added
+#   meanwhile withdraws the queued leads it covers, and the claim asks again).
+_STREAMED_START_SQL = (
+    f"WITH reserved AS ({_RESERVE_IF_FREE_SQL}), counted AS ("  # noqa: S608
+    f"INSERT INTO {CampaignCount._meta.db_table} (campaign_id, kind, key, slot, n, compacted) "
+    "SELECT %s, %s, %s, 0, %s, false FROM reserved) "
+    f"SELECT last_position, {ANY_ENTRY_SQL} FROM reserved"
+)
 
 
-def _create_streamed(campaign: Campaign, items: list[Any]) -> list[CleanLead]:
+def _streamed_start(campaign: Campaign, n: int) -> tuple[int, bool] | None:
+    """Run `_STREAMED_START_SQL` for a batch of `n`: (its first position, whether the
+    business has do-not-call entries for the campaign), or None if the campaign lock is
+    held (or the campaign is gone: the plain path then says so)."""
+    queued = (campaign.pk, counts.Kind.STATUS, Lead.Status.QUEUED, n)
+    listing = (campaign.business_id, campaign.business_id, campaign.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(_STREAMED_START_SQL, [n, n, campaign.pk, *queued, *listing])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    last, may_be_listed = row
+    return last - n + 1, bool(may_be_listed)
+
+
+def _create_streamed(
+    campaign: Campaign, items: list[Any], before_commit: BeforeCommit | None
+) -> list[CleanLead]:
     from psycopg.copy import LibpqWriter  # PostgreSQL only, as in core.db
 
     checked = iter_new_leads(items)
+    # The first step is checked before the transaction starts, so that its rows go to the
+    # server as soon as the COPY is open; the server waits for no Python after that but the
+    # next step's.
+    steps = itertools.chain(
+        [list(itertools.islice(checked, min(_FIRST_STEP, _STREAM_STEP)))],
+        iter(lambda: list(itertools.islice(checked, _STREAM_STEP)), []),
+    )
     leads: list[CleanLead] = []
     hashes: list[str] = []
     problems: list[dict[str, Any]] = []
@@ -419,21 +467,16 @@ def _create_streamed(campaign: Campaign, items: list[Any]) -> list[CleanLead]:
     try:
         with transaction.atomic():
             # Takes the campaign row lock if it is free: see the module docstring.
-            first_position = _reserve_positions_if_free(campaign, len(items))
-            if first_position is None:
+            start = _streamed_start(campaign, len(items))
+            if start is None:
                 raise _Plain()  # rolls back: nothing was written
-            counts.counts_add(
-                campaign_id=campaign.pk, kind=counts.Kind.STATUS, key=Lead.Status.QUEUED,
-                n=len(items),
-            )  # fmt: skip
+            first_position, may_be_listed = start
             now = timezone.now()
             with pg_cursor() as cursor:
                 # Each step's rows go to the server at once (psycopg would hold up to 1 MB).
                 writer = LibpqWriter(cursor, flush_threshold=0)
                 with cursor.copy(COPY_LEADS.format(table, columns), writer=writer) as copy:
-                    size = min(_FIRST_STEP, _STREAM_STEP)
-                    while step := list(itertools.islice(checked, size)):
-                        size = _STREAM_STEP
+                    for step in steps:
                         found = [p for _, p in step if p is not None]
                         if found or problems:
                             problems.extend(found)
@@ -442,18 +485,23 @@ def _create_streamed(campaign: Campaign, items: list[Any]) -> list[CleanLead]:
                         starts = _copy_starts(campaign.pk, clean)
                         copy.write(_copy_text(starts, first_position + len(leads), now))
                         leads.extend(clean)
-                        # While the server inserts this step's rows.
-                        hashes.extend(number_hashes([lead.phone_number for lead in clean]))
+                        if may_be_listed:
+                            # While the server inserts this step's rows.
+                            hashes.extend(number_hashes([lead.phone_number for lead in clean]))
                     if problems:
                         # Aborts the COPY (psycopg sends its failure); atomic rolls back.
                         raise LeadProblems(problems)
                     # The server is still inserting the last steps' rows: the gateway's
                     # audit entry masks the ids meanwhile rather than after the commit.
                     audit.prime_lead_ids_text([lead.lead_id for lead in leads])
-            # The do-not-call lookup, once every number is known (under the lock now: the
-            # plain path looks up before taking it, but has every number before it starts).
-            listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
-            _withdraw_suppressed(campaign, leads, hashes, listed)
+            if may_be_listed:
+                # The do-not-call lookup, once every number is known (under the lock now:
+                # the plain path looks up before taking it, but has every number before it
+                # starts).
+                listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
+                _withdraw_suppressed(campaign, leads, hashes, listed)
+            if before_commit is not None:
+                before_commit([lead.lead_id for lead in leads])
     except IntegrityError:
         clashes = _clashes(campaign, leads)
         if clashes is not None:

@@ -287,3 +287,41 @@ def test_lead_ids_primed_ahead_give_the_same_entry_and_only_for_the_same_ids(
     assert entry.lead_count == 3
     assert entry.lead_ids == audit._lead_ids_text(["9876500001", "B2", "B3"])
     assert "9876500001" not in entry.lead_ids and "\nB2\n" in entry.lead_ids
+
+
+@pytest.mark.parametrize("step", [2, 10_000])  # streamed (PostgreSQL), plain
+def test_a_create_records_its_entry_inside_its_own_transaction_and_once(
+    api, campaign, monkeypatch, step
+):
+    """The create writes the gateway's entry just before its commit (one commit for both):
+    the entry is written inside the create's atomic block, and the gateway does not add a
+    second one after the answer."""
+    from leadline.leads import services
+
+    monkeypatch.setattr(services, "_STREAM_STEP", step)
+    record = audit.audit_record
+    # The test itself runs in a transaction: the create's own is one atomic block deeper.
+    outside = len(transaction.get_connection().atomic_blocks)
+    in_transaction: list[bool] = []
+
+    def spying(**kwargs):
+        in_transaction.append(len(transaction.get_connection().atomic_blocks) > outside)
+        return record(**kwargs)
+
+    monkeypatch.setattr(audit, "audit_record", spying)
+    body = [
+        {"lead_id": f"T{i}", "phone_number": f"987654321{i}", "contact_name": "A"} for i in range(3)
+    ]
+    response = api.post(leads_path("create", campaign), body)
+    assert response.status_code == 201
+    assert in_transaction == [True]
+    entry = only_entry(action="leads.create")
+    assert (entry.lead_count, entry.details["status"]) == (3, 201)
+    assert entry.details["counts"] == {"created": 3}
+
+
+def test_a_create_that_fails_records_nothing(api, campaign):
+    """A 400 (a lead_id repeated in the request) rolls back; no entry says it created."""
+    body = [{"lead_id": "T1", "phone_number": "9876543210", "contact_name": "A"}] * 2
+    assert api.post(leads_path("create", campaign), body).status_code == 400
+    assert not AuditEntry.objects.filter(action="leads.create").exists()

@@ -481,3 +481,39 @@ def test_no_number_in_the_tables_logs_or_audit_trail(api, campaign, caplog):
         )
         assert DIGITS not in stored and "43210" not in stored
     assert not AuditEntry.objects.filter(action__in=["suppressions.check", "suppressions"]).exists()
+
+
+@pytest.mark.parametrize(
+    "scope, looked_up",
+    [("none", False), ("other campaign", False), ("business", True), ("campaign", True)],
+)
+def test_a_streamed_create_looks_numbers_up_only_when_an_entry_could_list_them(
+    api, business, campaign, monkeypatch, scope, looked_up
+):
+    """The streamed create asks, with its reservation, whether the business has any entry
+    for the campaign (business-wide or the campaign's own); only then does it hash the
+    batch's numbers and look them up, and a listed lead is processed at once as ever."""
+    if connection.vendor != "postgresql":
+        pytest.skip("only PostgreSQL streams")
+    from leadline.leads import services
+
+    monkeypatch.setattr(services, "_STREAM_STEP", 2)
+    other = campaign_create(business=business, name="Upsell")
+    entry = {
+        "none": None,
+        "other campaign": {"phone_number": "9000000001", "campaign_id": other.public_id},
+        "business": {"phone_number": "9000000001"},
+        "campaign": {"phone_number": "9000000001", "campaign_id": campaign.public_id},
+    }[scope]
+    if entry is not None:
+        assert api.post(CREATE, entry).status_code == 201
+    leads = [new_lead(f"s{i}", f"900000000{i}") for i in range(1, 5)]
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(leads_url(campaign), leads)
+    assert response.status_code == 201, response.content
+    lookups = [q["sql"] for q in queries.captured_queries if "number_hash = ANY" in q["sql"]]
+    assert len(lookups) == (1 if looked_up else 0)
+    outcomes = dict(Lead.objects.filter(campaign=campaign).values_list("lead_id", "lead_outcome"))
+    listed = NOT_CALLED_DNC if looked_up else None
+    assert outcomes == {"s1": listed, "s2": None, "s3": None, "s4": None}
+    assert counts_verify(campaign=campaign).differences == []
