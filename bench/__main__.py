@@ -218,6 +218,7 @@ def run_engine(engine: str, args: argparse.Namespace, parts: list[str]) -> None:
                         token=tenant["access_token"],
                         api_campaign=tenant["campaign_id"],
                         raw_campaign=other["campaign_id"],
+                        fence_campaign=bootstrap(env, "fence")["campaign_id"],
                         count=ingest_size(args.scale),
                         rounds=args.rounds,
                         clients=args.clients,
