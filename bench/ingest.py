@@ -229,8 +229,8 @@ def fence(db: Database, fence_pk: int) -> None:
     Every other campaign inserts inside the trees, with a descent per entry and even splits.
     Without the fence the baseline's campaign, created second, had the edge: a raw COPY of
     1,000 leads into it took 19.5 ms against 23.7 ms into the first campaign (the same rows,
-    interleaved on one connection; the commits took about 10 ms both). With it both insert inside the trees, as every campaign but the newest does
-    in production."""
+    interleaved on one connection; the commits took about 10 ms both). With the fence both
+    insert inside the trees, as every campaign but the newest does in production."""
     leads = make_leads(FENCE_LEADS, seed=0)
     raw_insert(db, raw_batches(db, leads, fence_pk), budget_s=300)
 
