@@ -14,8 +14,7 @@ its lead_id (masked like any other string) and never held its personal data.
 
 import logging
 import re
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -151,26 +150,6 @@ def _has_secret_marker(text: str) -> bool:
     return "ll_" in text or "whsec_" in text or "bearer" in text.lower()
 
 
-# The trail text of the last lead-id list worked out ahead of its entry, per thread
-# (`prime_lead_ids_text`): (the ids, their text).
-_primed = threading.local()
-
-
-def prime_lead_ids_text(lead_ids: Sequence[str]) -> None:
-    """Work out now the trail text of `lead_ids`, for the entry the API gateway records
-    once the change has committed and answered (`api_call_record`), or the endpoint just
-    before the commit (`api_call_record_with_change`).
-
-    For a service that waits on the database anyway: the create calls it while the server
-    finishes its COPY, so masking up to 1,000 ids (the largest part of recording a create)
-    runs while Python would only wait, instead of after the commit. The text depends on the
-    ids only, and is used only for the same ids, once; anything else is worked out as usual.
-    """
-    ids = [str(lead_id) for lead_id in lead_ids[:LEAD_IDS_KEPT]]
-    _primed.value = None
-    _primed.value = (ids, _lead_ids_text(ids))
-
-
 def _lead_ids_text(lead_ids: Sequence[str]) -> str:
     # Each id is cleaned as if alone (`clean_lead_id`): masking the joined text would read
     # digits across two ids as one number. Ids without a secret's marker (all but a freak)
@@ -179,11 +158,6 @@ def _lead_ids_text(lead_ids: Sequence[str]) -> str:
     ids = [str(lead_id) for lead_id in lead_ids[:LEAD_IDS_KEPT]]
     if not ids:
         return ""
-    primed = getattr(_primed, "value", None)
-    if primed is not None:
-        _primed.value = None
-        if primed[0] == ids:
-            return str(primed[1])
     if not _has_secret_marker("\n".join(ids)):
         # No id holds a marker (none spans the line breaks, and lower() maps character by
         # character): one test of the joined text instead of one per id.
@@ -220,9 +194,35 @@ def audit_record(
     Called inside the transaction of the change it records where the caller has one (the
     savepoint keeps a failure here from aborting it), or right after the change otherwise.
     """
+    entry = _entry(
+        action=action,
+        actor=actor,
+        business=business,
+        target=target,
+        lead_ids=lead_ids,
+        lead_count=lead_count,
+        details=details,
+        at=at,
+    )
+    return None if entry is None else _entry_save(entry)
+
+
+def _entry(
+    *,
+    action: str,
+    actor: Actor,
+    business: Business | int | None,
+    target: str = "",
+    lead_ids: Sequence[str] = (),
+    lead_count: int | None = None,
+    details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry | None:
+    """`audit_record`'s entry, cleaned and not yet saved; None (and a log line) if it could
+    not be built."""
     try:
         business_id = business.pk if isinstance(business, Business) else business
-        entry = AuditEntry(
+        return AuditEntry(
             created_at=at or timezone.now(),
             business_id=business_id,
             actor_kind=actor.kind,
@@ -234,6 +234,18 @@ def audit_record(
             lead_count=len(lead_ids) if lead_count is None else lead_count,
             details=clean_details(dict(details or {})),
         )
+    except Exception:
+        # Never break what is being recorded; the log line names the action, nothing else.
+        logger.exception("audit: could not record %s", action[:64])
+        return None
+
+
+def _entry_save(entry: AuditEntry) -> AuditEntry | None:
+    """Insert `entry` (a new row each call); None (and a log line) if it could not be."""
+    try:
+        # A new row even if this entry was saved in a transaction since rolled back.
+        entry.pk = None
+        entry._state.adding = True
         if transaction.get_connection().in_atomic_block:
             # The savepoint keeps a failure here from aborting the caller's transaction.
             with transaction.atomic():
@@ -245,7 +257,7 @@ def audit_record(
         return entry
     except Exception:
         # Never break what is being recorded; the log line names the action, nothing else.
-        logger.exception("audit: could not record %s", action[:64])
+        logger.exception("audit: could not record %s", entry.action)
         return None
 
 
@@ -347,22 +359,35 @@ def api_call_record(request: HttpRequest, response: HttpResponseBase) -> AuditEn
     """
     if getattr(request, "audit_recorded", False):
         return None
-    return _api_call_entry(request, response)
+    entry = _api_call_entry(request, response)
+    return None if entry is None else _entry_save(entry)
 
 
-def api_call_record_with_change(request: HttpRequest, response: HttpResponseBase) -> None:
-    """`api_call_record` now, inside the transaction of the change the call is making, for an
-    endpoint whose answer is known before it commits (lead create): the entry then commits
-    with the change or not at all, and the change's commit is the only one. The gateway's
-    call after the answer skips the request.
+def api_call_record_with_change(
+    request: HttpRequest, response: HttpResponseBase
+) -> Callable[[], None]:
+    """`api_call_record` for an endpoint whose answer is known before its change commits
+    (lead create): the entry is built now, and the returned write inserts it; call that
+    inside the change's transaction, just before its commit. The entry then commits with
+    the change or not at all, the change's commit is the only one, and the gateway's call
+    after the answer skips the request.
 
-    Call it again if the change is retried in a new transaction: each call records (the
-    rolled-back attempt's entry went with it)."""
-    _api_call_entry(request, response)
-    request.audit_recorded = True  # type: ignore[attr-defined]  # read back by the gateway
+    Building is most of the cost (masking up to 1,000 lead ids), so a caller that waits on
+    the database anyway builds while it waits: the streamed create, while the server
+    finishes its COPY. Call the write again if the change is retried in a new transaction:
+    each call inserts (the rolled-back attempt's row went with it)."""
+    entry = _api_call_entry(request, response)
+
+    def write() -> None:
+        if entry is not None:
+            _entry_save(entry)
+        request.audit_recorded = True  # type: ignore[attr-defined]  # read by the gateway
+
+    return write
 
 
 def _api_call_entry(request: HttpRequest, response: HttpResponseBase) -> AuditEntry | None:
+    """The entry `api_call_record` writes for this call, not saved; None if none is due."""
     token = getattr(request, "api_token", None)
     if token is None or request.method in ("GET", "HEAD", "OPTIONS"):
         return None
@@ -381,7 +406,7 @@ def _api_call_entry(request: HttpRequest, response: HttpResponseBase) -> AuditEn
     details = {"endpoint": f"{request.method} {request.path_info}", "status": response.status_code}
     if counts:
         details["counts"] = counts
-    return audit_record(
+    return _entry(
         action=action,
         actor=actor_for_token(token),
         business=token.business_id,

@@ -1,6 +1,7 @@
 """Leads API v4 endpoints: parse, call one service or selector, render."""
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -118,10 +119,10 @@ def create_leads(request: ApiRequest, campaign_id: str) -> HttpResponse:
         )
         answered: list[HttpResponse] = []
 
-        def record(created: list[str]) -> None:
+        def record(created: list[str]) -> Callable[[], None]:
             # The call's audit entry commits with the leads: one commit per create, not two.
             answered[:] = [answer(created)]
-            api_call_record_with_change(request, answered[0])
+            return api_call_record_with_change(request, answered[0])
 
         created = services.lead_create_items(campaign=campaign, items=items, before_commit=record)
         return answered[0] if answered else answer(created)

@@ -310,9 +310,13 @@ def _clashes(campaign: Campaign, leads: list[CleanLead]) -> LeadProblems | None:
     )
 
 
-# Called with the created lead ids inside a create's transaction, just before it commits
-# (what else the caller writes then commits with the leads, or neither does).
-BeforeCommit = Callable[[list[str]], None]
+# What a caller adds to a create: called with the lead ids to create once they are known
+# (before the create's rows are all in: the streamed create calls it while the server
+# finishes its COPY, so that its Python overlaps the server's work), it returns the write to
+# run inside the create's transaction just before the commit; what that writes commits with
+# the leads, or neither does. The write runs again if the create retries in a new
+# transaction.
+BeforeCommit = Callable[[list[str]], Callable[[], None]]
 
 
 def lead_create_batch(
@@ -330,6 +334,7 @@ def lead_create_batch(
     # current (an entry added meanwhile is not blocked by the lock either). The claim and the
     # call ask the dial decision again, and a new entry withdraws the queued leads it covers.
     listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
+    write = before_commit(lead_ids) if before_commit is not None else None
     for _ in range(2):
         try:
             with transaction.atomic():
@@ -347,8 +352,8 @@ def lead_create_batch(
                 # The unique constraint is the duplicate check: the happy path pays no probe.
                 _insert_rows(campaign, leads, first_position, starts)
                 _withdraw_suppressed(campaign, leads, hashes, listed)
-                if before_commit is not None:
-                    before_commit(lead_ids)
+                if write is not None:
+                    write()
             metrics.LEADS_CREATED.inc(len(leads))
             return lead_ids
         except IntegrityError:
@@ -471,6 +476,7 @@ def _create_streamed(
     leads: list[CleanLead] = []
     hashes: list[str] = []
     problems: list[dict[str, Any]] = []
+    write: Callable[[], None] | None = None
     table = Lead._meta.db_table
     columns = ", ".join(_INSERT_COLUMNS)
     try:
@@ -500,17 +506,18 @@ def _create_streamed(
                     if problems:
                         # Aborts the COPY (psycopg sends its failure); atomic rolls back.
                         raise LeadProblems(problems)
-                    # The server is still inserting the last steps' rows: the gateway's
-                    # audit entry masks the ids meanwhile rather than after the commit.
-                    audit.prime_lead_ids_text([lead.lead_id for lead in leads])
+                    # The server is still inserting the last steps' rows: what the caller
+                    # adds is worked out meanwhile.
+                    if before_commit is not None:
+                        write = before_commit([lead.lead_id for lead in leads])
             if may_be_listed:
                 # The do-not-call lookup, once every number is known (under the lock now:
                 # the plain path looks up before taking it, but has every number before it
                 # starts).
                 listed = suppressed_hashes(campaign=campaign, number_hashes=set(hashes))
                 _withdraw_suppressed(campaign, leads, hashes, listed)
-            if before_commit is not None:
-                before_commit([lead.lead_id for lead in leads])
+            if write is not None:
+                write()
     except IntegrityError:
         clashes = _clashes(campaign, leads)
         if clashes is not None:

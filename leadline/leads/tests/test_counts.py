@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
+from leadline.accounts.models import AuditEntry
 from leadline.leads import counts
 from leadline.leads.models import CampaignCount, Lead
 from leadline.leads.selectors import ResultsQuery, _live_position, lead_results_page
@@ -165,6 +166,10 @@ def test_create_repairs_a_last_position_left_behind(api, campaign, make_leads, c
         type(campaign).objects.filter(pk=campaign.pk).update(last_position=1)
     assert _positions(campaign) == list(range(1, 308))
     assert "last_position was behind its leads; repaired" in caplog.text
+    # One audit entry per create, written by the attempt that committed (both creates here
+    # were refused once and retried: the plain path, and the streamed one via the plain).
+    entries = AuditEntry.objects.filter(action="leads.create").order_by("id")
+    assert list(entries.values_list("lead_count", flat=True)) == [5, 2, 300]
 
 
 def test_backfill_sets_last_position_from_the_leads(campaign, other_campaign, make_leads):
