@@ -188,41 +188,18 @@ def audit_record(
     lead_count: int | None = None,
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    insert: bool = True,
 ) -> AuditEntry | None:
     """Append one entry; None (and a log line) if it could not be written.
 
     Called inside the transaction of the change it records where the caller has one (the
     savepoint keeps a failure here from aborting it), or right after the change otherwise.
+    With `insert=False` the entry is only built (cleaned, not saved), for `_entry_save`
+    later: a create builds its entry while the server works and inserts it at its commit.
     """
-    entry = _entry(
-        action=action,
-        actor=actor,
-        business=business,
-        target=target,
-        lead_ids=lead_ids,
-        lead_count=lead_count,
-        details=details,
-        at=at,
-    )
-    return None if entry is None else _entry_save(entry)
-
-
-def _entry(
-    *,
-    action: str,
-    actor: Actor,
-    business: Business | int | None,
-    target: str = "",
-    lead_ids: Sequence[str] = (),
-    lead_count: int | None = None,
-    details: Mapping[str, Any] | None = None,
-    at: datetime | None = None,
-) -> AuditEntry | None:
-    """`audit_record`'s entry, cleaned and not yet saved; None (and a log line) if it could
-    not be built."""
     try:
         business_id = business.pk if isinstance(business, Business) else business
-        return AuditEntry(
+        entry = AuditEntry(
             created_at=at or timezone.now(),
             business_id=business_id,
             actor_kind=actor.kind,
@@ -238,6 +215,7 @@ def _entry(
         # Never break what is being recorded; the log line names the action, nothing else.
         logger.exception("audit: could not record %s", action[:64])
         return None
+    return _entry_save(entry) if insert else entry
 
 
 def _entry_save(entry: AuditEntry) -> AuditEntry | None:
@@ -406,13 +384,14 @@ def _api_call_entry(request: HttpRequest, response: HttpResponseBase) -> AuditEn
     details = {"endpoint": f"{request.method} {request.path_info}", "status": response.status_code}
     if counts:
         details["counts"] = counts
-    return _entry(
+    return audit_record(
         action=action,
         actor=actor_for_token(token),
         business=token.business_id,
         target=target,
         lead_ids=lead_ids,
         details=details,
+        insert=False,
     )
 
 
