@@ -97,31 +97,23 @@ _RESERVE = (
     "last_position = last_position + %s WHERE id = {} RETURNING last_position"
 )
 _RESERVE_SQL = _RESERVE.format("%s")
-# The same only if the campaign row's lock is free at once, else nothing (no row).
+# The same only if the campaign row's lock is free at once, else nothing (no row): the
+# streamed create's start (`_STREAMED_START_SQL`).
 _RESERVE_IF_FREE_SQL = _RESERVE.format(
     f"(SELECT id FROM {Campaign._meta.db_table} WHERE id = %s FOR UPDATE SKIP LOCKED)"  # noqa: S608
 )
 
 
-def _reserved_first(campaign: Campaign, n: int, sql: str) -> int | None:
-    """Run `_RESERVE_SQL` or `_RESERVE_IF_FREE_SQL`; the batch's first position, or None if
-    no campaign row was updated."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [n, n, campaign.pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    last: int = row[0]
-    return last - n + 1
-
-
 def _reserve_positions(campaign: Campaign, n: int) -> int:
     """Count `n` new leads in the campaign and return the position of the first of them."""
-    first = _reserved_first(campaign, n, _RESERVE_SQL)
-    if first is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVE_SQL, [n, n, campaign.pk])
+        row = cursor.fetchone()
+    if row is None:
         # The campaign row is gone (deleted meanwhile): nothing may be inserted into it.
         raise NotFound("Campaign not found.")
-    return first
+    last: int = row[0]
+    return last - n + 1
 
 
 # Lifts a campaign's last_position to the highest position its leads hold. Only needed when
