@@ -298,6 +298,7 @@ def run_engine(engine: str, args: argparse.Namespace, parts: list[str]) -> None:
                         token=sdk["access_token"],
                         raw_campaign=bootstrap(env, "client-raw")["campaign_id"],
                         client_campaign=sdk["campaign_id"],
+                        fence_campaign=bootstrap(env, "client-fence")["campaign_id"],
                         count=ingest_size(args.scale),
                     )
             except BaseException:
