@@ -18,6 +18,7 @@ from leadline_client import Leadline
 
 from . import report
 from .infra import Server
+from .ingest import FENCE_LEADS
 
 CHUNK = 10_000
 PAGE = 1_000
@@ -74,7 +75,9 @@ def run(
     ):
         # Untimed: leads in a campaign created after both, so that neither appends at the
         # right edge of the campaign-leading indexes (see bench/ingest.py fence).
-        fenced = http.post(f"/api/v4/leads/create/{fence_campaign}/", json=_leads("fence", 2000))
+        fenced = http.post(
+            f"/api/v4/leads/create/{fence_campaign}/", json=_leads("fence", FENCE_LEADS)
+        )
         assert fenced.status_code == 201, fenced.text[:200]
         started = time.perf_counter()
         for start in range(0, count, CHUNK):
